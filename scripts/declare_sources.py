@@ -1,0 +1,149 @@
+"""Regenerate ``src/townhall/sources/catalogue.toml`` from a mirror's catalogue.csv.
+
+The mirror's catalogue gives origin repository, commit, path, bytes and sha256
+for every file; this script keeps the files townhall uses (``INCLUDE``), adds
+what the mirror does not say (vintage, the publisher's own page, a title) and
+writes the declaration townhall ships. Run it when a source is added:
+
+    python scripts/declare_sources.py ../shared/data/catalogue.csv
+
+It writes metadata only, never the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import urllib.parse
+from pathlib import Path
+
+INCLUDE = [
+    "towns_official/english_education.csv",
+    "geography/onsvisual_geo_scripts/",
+    "geography/onsvisual_topojson_boundaries/geogtownscitiesGB.json",
+    "geography/onsvisual_topojson_boundaries/geogtownandcitiesEW.json",
+    "geography/drkane_geo_lookups/la_all_codes.csv",
+    "geography/drkane_geo_lookups/area_all_codes.csv",
+    "geography/drkane_geo_lookups/lsoa_latlong.csv",
+    "geography/drkane_geo_lookups/msoa_la.csv",
+    "geography/drkane_geo_lookups/msoa_latlong.csv",
+    "geography/hack25usefuldata/census21_pop.rda",
+    "geography/mysociety_2025_constituencies/2019_population.csv",
+    "geography/mysociety_2025_constituencies/LSOA11_PARL25_combo_overlap.parquet",
+    "geography/mysociety_la/uk_local_authorities.csv",
+    "geography/mysociety_la/lookup_lsoa_to_registry.csv",
+    "geography/mysociety_la/lookup_gss_to_registry.csv",
+    "geography/mysociety_uk_ruc/ruc_2011.csv",
+    "geography/mysociety_uk_ruc/pcon_lsoa.csv",
+    "geography/ons_lookups_2011_bua/135.csv",
+    "geography/ons_lookups_2011_bua/188.csv",
+    "geography/ons_lookups_2011_bua/228.csv",
+    "geography/open_innovations_constituencies/city_town_classification.csv",
+    "geography/open_innovations_constituencies/constituency-mapping-2010-to-2025.csv",
+    "geography/open_innovations_constituencies/ukparl.2025.csv",
+    "geography/open_innovations_constituencies/pcon25_population_mid2021_mid2022.csv",
+    "geography/open_innovations_constituencies/Westminster_Parliamentary_Constituencies_Dec_2022_UK_BUC.geojson",
+    "geography/open_innovations_constituencies/Westminster_Parliamentary_Constituencies_July_2024_Boundaries_UK_BUC.geojson",
+    "geography/subwaybuilder_regions/gb_bua_populations.csv",
+    "geography/subwaybuilder_regions/gb_district_populations.csv",
+    "geography/gdsl_appg_lba/LSOAs in LBA wards (1).xlsx",
+    "indicators/deprivation/humaniverse_IMD_rda/",
+    "indicators/deprivation/iod2019_england/File_2_-_IoD2019_Domains_of_Deprivation.csv.gz",
+    "indicators/deprivation/mysociety_composite_uk_imd/UK_IMD_E.csv",
+    "indicators/deprivation/mysociety_composite_uk_imd/la_imd.csv",
+    "indicators/left_behind/cni",
+    "indicators/ons_indicators/explore_local_statistics/",
+    "indicators/ons_indicators/census2021_population_change/datadownload.xlsx",
+    "indicators/ons_indicators/census2021_population_change/datadownload2011.xlsx",
+    "facilities_census/census2021_ltla_onsgeo/",
+    "facilities_census/demographr_rda/age_gender21_ltla21_ew.rda",
+    "facilities_census/demographr_rda/ethnicity21_lsoa21.rda",
+    "facilities_census/demographr_rda/household_tenure21_lsoa21.rda",
+    "sortition/citizensassemblies-replication/LICENSE",
+    "sortition/citizensassemblies-replication/data/example_small_20/",
+    "sortition/citizensassemblies-replication/data/example_large_200/",
+    "sortition/citizensassemblies-replication/reference_output/example_",
+    "sortition/sortition-algorithms-fixtures/",
+]
+
+# (path prefix, vintage, publisher's own page): first match wins.
+META = [
+    ("towns_official/", "2023 (towns on 2011 built-up areas)", "https://www.ons.gov.uk/peoplepopulationandcommunity/educationandchildcare/articles/whydochildrenandyoungpeopleinsmallertownsdobetteracademicallythanthoseinlargertowns/2023-07-25"),
+    ("geography/onsvisual_geo_scripts/lsoa21_pwc", "Census 2021", "https://geoportal.statistics.gov.uk/"),
+    ("geography/onsvisual_geo_scripts/msoa21_pwc", "Census 2021", "https://geoportal.statistics.gov.uk/"),
+    ("geography/onsvisual_geo_scripts/", "2021-2025 boundaries", "https://geoportal.statistics.gov.uk/"),
+    ("geography/onsvisual_topojson_boundaries/", "2011 built-up areas (2019/2021 releases)", "https://geoportal.statistics.gov.uk/"),
+    ("geography/drkane_geo_lookups/", "2011 and 2021 codes", "https://geoportal.statistics.gov.uk/"),
+    ("geography/hack25usefuldata/", "Census 2021", "https://www.nomisweb.co.uk/sources/census_2021"),
+    ("geography/mysociety_2025_constituencies/2019_population", "mid-2019", "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates"),
+    ("geography/mysociety_2025_constituencies/", "2024 constituencies", "https://pages.mysociety.org/2025-constituencies/"),
+    ("geography/mysociety_la/", "2023 register", "https://pages.mysociety.org/uk_local_authority_names_and_codes/"),
+    ("geography/mysociety_uk_ruc/ruc_2011", "2011", "https://www.gov.uk/government/collections/rural-urban-classification"),
+    ("geography/mysociety_uk_ruc/", "2011 small areas", "https://pages.mysociety.org/uk_ruc/"),
+    ("geography/ons_lookups_2011_bua/", "2011-2019 lookups", "https://geoportal.statistics.gov.uk/"),
+    ("geography/open_innovations_constituencies/city_town", "2018 (2010 seats)", "https://commonslibrary.parliament.uk/research-briefings/cbp-8322/"),
+    ("geography/open_innovations_constituencies/constituency-mapping", "2024", "https://pages.mysociety.org/2025-constituencies/"),
+    ("geography/open_innovations_constituencies/pcon25_population", "mid-2021, mid-2022", "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates"),
+    ("geography/open_innovations_constituencies/Westminster_Parliamentary_Constituencies_Dec", "December 2022", "https://geoportal.statistics.gov.uk/"),
+    ("geography/open_innovations_constituencies/Westminster_Parliamentary_Constituencies_July", "July 2024", "https://geoportal.statistics.gov.uk/"),
+    ("geography/open_innovations_constituencies/", "2024", "https://github.com/open-innovations/constituencies"),
+    ("geography/subwaybuilder_regions/gb_bua", "Census 2021", "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates/datasets/builtupareaspopulationestimatesenglandandwales"),
+    ("geography/subwaybuilder_regions/", "mid-2024", "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates"),
+    ("geography/gdsl_appg_lba/", "2019 wards", "https://ocsi.uk/left-behind-neighbourhoods/"),
+    ("indicators/deprivation/humaniverse_IMD_rda/imd2025", "IoD2025", "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2025"),
+    ("indicators/deprivation/humaniverse_IMD_rda/imd2019_wales", "WIMD 2019", "https://www.gov.wales/welsh-index-multiple-deprivation"),
+    ("indicators/deprivation/humaniverse_IMD_rda/imd2019", "IoD2019", "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019"),
+    ("indicators/deprivation/humaniverse_IMD_rda/census21", "Census 2021", "https://www.ons.gov.uk/census"),
+    ("indicators/deprivation/iod2019_england/", "IoD2019", "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019"),
+    ("indicators/deprivation/mysociety_composite_uk_imd/", "2019-2020", "https://pages.mysociety.org/composite_uk_imd/"),
+    ("indicators/left_behind/cni2019", "CNI 2019", "https://ocsi.uk/2019/10/21/community-needs-index/"),
+    ("indicators/left_behind/cni2022", "CNI 2022", "https://ocsi.uk/"),
+    ("indicators/left_behind/cni2023", "CNI 2023", "https://ocsi.uk/"),
+    ("indicators/ons_indicators/explore_local_statistics/", "2023/24 boundaries; periods 1997-2026", "https://www.ons.gov.uk/explore-local-statistics/"),
+    ("indicators/ons_indicators/census2021_population_change/", "Census 2011 and 2021", "https://www.ons.gov.uk/visualisations/censuspopulationchange/"),
+    ("facilities_census/census2021_ltla_onsgeo/", "Census 2021", "https://www.nomisweb.co.uk/sources/census_2021_bulk"),
+    ("facilities_census/demographr_rda/", "Census 2021", "https://www.nomisweb.co.uk/sources/census_2021_bulk"),
+    ("sortition/citizensassemblies-replication/", "2021", "https://github.com/pgoelz/citizensassemblies-replication"),
+    ("sortition/sortition-algorithms-fixtures/", "0.10.1", "https://github.com/sortitionfoundation/sortition-algorithms"),
+]
+
+
+def _q(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main(catalogue: str, out: str) -> None:
+    rows = list(csv.DictReader(open(catalogue, newline="", encoding="utf-8")))
+    keep = [r for r in rows if any(r["path"] == p or (p.endswith(("/", "cni", "example_")) and r["path"].startswith(p)) for p in INCLUDE)]
+    lines = [
+        "# Every file townhall uses: where it comes from (the origin repository's raw file at a",
+        "# pinned commit), its sha256, publisher and licence. Generated by scripts/declare_sources.py.",
+        "",
+    ]
+    for r in sorted(keep, key=lambda r: r["path"]):
+        vintage, page = next(((v, u) for p, v, u in META if r["path"].startswith(p)), ("", ""))
+        url = (
+            f"https://raw.githubusercontent.com/{r['origin_repo']}/{r['origin_commit']}/"
+            + urllib.parse.quote(r["origin_path"])
+        )
+        lines += [
+            "[[source]]",
+            f"path = {_q(r['path'])}",
+            f"url = {_q(url)}",
+            f"sha256 = {_q(r['sha256'])}",
+            f"bytes = {int(r['bytes'])}",
+            f"exact = {'true' if r['exact'] == 'yes' else 'false'}",
+            f"publisher = {_q(r['publisher'])}",
+            f"publisher_url = {_q(page)}",
+            f"licence = {_q(r['licence'])}",
+            f"vintage = {_q(vintage)}",
+            f"title = {_q(r['description'])}",
+            "",
+        ]
+    Path(out).write_text("\n".join(lines), encoding="utf-8")
+    print(f"declared {len(keep)} sources in {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/catalogue.csv",
+         sys.argv[2] if len(sys.argv) > 2 else "src/townhall/sources/catalogue.toml")
