@@ -113,7 +113,8 @@ def _q(s: str) -> str:
 
 
 def main(catalogue: str, out: str) -> None:
-    rows = list(csv.DictReader(open(catalogue, newline="", encoding="utf-8")))
+    with open(catalogue, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     keep = [r for r in rows if any(r["path"] == p or (p.endswith(("/", "cni", "example_")) and r["path"].startswith(p)) for p in INCLUDE)]
     lines = [
         "# Every file townhall uses: where it comes from (the origin repository's raw file at a",

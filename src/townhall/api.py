@@ -49,6 +49,15 @@ LEVELS: dict[str, str] = {
 }
 _LEVEL_ORDER = "CASE level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(LEVELS)) + " END"
 
+#: Indicators shown first in a profile, where the place has them.
+HEADLINE: tuple[str, ...] = (
+    "census21_pop", "census21_share_65_plus", "imd25_imd_score", "imd25_income_score",
+    "imd25_employment_score", "imd25_education_score", "imd25_health_score", "imd19_imd_score",
+    "cni23_score", "cni23_left_behind", "els_gdhi_per_head", "els_median_weekly_pay",
+    "els_employment_rate", "els_hle_female", "els_hle_male", "els_gigabit_broadband",
+    "els_housing_affordability_ratio", "els_gcse_english_maths", "wimd19_imd_score",
+)
+
 #: Levels to which every small-area indicator is rolled up at build time.
 ROLLUP_LEVELS = ("town", "lad", "pcon24", "rgn")
 
@@ -204,14 +213,24 @@ class Atlas:
         n = normalise_name(q)
         if not n:
             return df
-        for kind, pattern in (("exact", n), ("prefix", n + " %"), ("starts", n + "%"), ("contains", "% " + n + "%")):
-            op = "=" if kind == "exact" else "LIKE"
+        # Exact names and whole-word prefixes together ('Kingston upon Hull' finds the council
+        # 'Kingston upon Hull, City of' too); looser matches only when those find nothing.
+        for kinds in ((("exact", n), ("prefix", n + " %")), (("starts", n + "%"), ("contains", "% " + n + "%"))):
+            # Small areas only on an exact name: 'Wigan' must not list Wigan 001 ... Wigan 039.
+            small = "" if level else " AND level NOT IN ('lsoa11', 'lsoa21', 'msoa11', 'msoa21')"
+            parts = [
+                f"SELECT {cols}, '{kind}' AS match, {i} AS m FROM area WHERE search "
+                f"{'=' if kind == 'exact' else 'LIKE'} ?{lv}{'' if kind == 'exact' else small}"
+                for i, (kind, _) in enumerate(kinds)
+            ]
+            params = [p for _, pat in kinds for p in (pat, *extra)]
             df = self.query(
-                f"SELECT {cols}, '{kind}' AS match FROM area WHERE search {op} ?{lv} {order} LIMIT {int(limit)}",
-                [pattern, *extra],
+                f"SELECT * EXCLUDE (m) FROM ({' UNION ALL '.join(parts)}) "
+                f"ORDER BY m, {_LEVEL_ORDER}, population DESC NULLS LAST LIMIT {int(limit)}",
+                params,
             )
             if not df.empty:
-                return df
+                return df.drop_duplicates(["code", "level"]).reset_index(drop=True)
         return df
 
     def suggest(self, query: str, n: int = 5) -> list[str]:
@@ -411,7 +430,8 @@ class Atlas:
     def profile(self, query: str, level: str | None = None) -> dict[str, Any]:
         """Everything the atlas says about one place, ready for JSON.
 
-        Keys: area, parents, classes, indicators (latest value of each
+        Keys: area, parents, classes, headline (the :data:`HEADLINE` indicators
+        the place has, in that order), indicators (latest value of each
         indicator held at this place's level, with its percentile among areas of
         the level and whether that is good or bad), sources (with licences).
         """
@@ -441,14 +461,18 @@ class Atlas:
             "SELECT path, title, publisher, publisher_url, licence, vintage FROM source WHERE list_contains(?, path) ORDER BY publisher, path",
             [sorted(src_paths)],
         )
+        order = {iid: i for i, iid in enumerate(HEADLINE)}
+        head = inds[inds["id"].isin(order)].copy()
+        head = head.iloc[head["id"].map(order).argsort()]
         return {
+            "headline": _records(head.drop(columns=["source"])),
             "area": {
                 "code": a.code, "name": a.name, "level": a.level, "level_name": LEVELS[a.level],
                 "country": a.country, "lat": a.lat, "lon": a.lon,
                 "population": a.population, "population_year": a.population_year,
             },
             "parents": _records(parents),
-            "classes": {r.scheme: r._asdict()["class"] for r in classes.itertuples()},
+            "classes": dict(zip(classes["scheme"], classes["class"], strict=True)),
             "indicators": _records(inds.drop(columns=["source"])),
             "sources": _records(sources),
         }

@@ -1,0 +1,234 @@
+"""Build the atlas: pulled source files -> one DuckDB file, atomically.
+
+The build writes to a temporary file beside the target and renames it into
+place only when every step has succeeded, so a failed build leaves the previous
+atlas untouched. Given the same inputs it writes the same tables in the same
+order (repeatable); ``meta.inputs`` fingerprints the inputs so ``townhall up``
+can tell whether the atlas is stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+import townhall
+from townhall import config
+from townhall.api import ROLLUP_LEVELS
+from townhall.errors import BuildError, TownhallError
+from townhall.sources.catalogue import get_source, load_catalogue
+
+#: Bump when the build logic changes in a way that changes the atlas.
+BUILD_VERSION = "1"
+
+
+@dataclass
+class BuildSummary:
+    """What a build produced."""
+
+    path: Path
+    seconds: float
+    areas: dict[str, int] = field(default_factory=dict)
+    indicators: int = 0
+    observations: int = 0
+    sources: int = 0
+
+
+def inputs_fingerprint() -> str:
+    """Hash of the declared inputs and the build version: changes whenever a rebuild is needed."""
+    h = hashlib.sha256(f"{townhall.__version__}:{BUILD_VERSION}".encode())
+    for s in load_catalogue():
+        h.update(f"{s.path}:{s.sha256}".encode())
+    for f in ("schema.sql", "els.toml"):
+        h.update(resources.files("townhall.atlas").joinpath(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def is_stale(path: Path | None = None) -> bool:
+    """True if there is no atlas at ``path`` or it was built from other inputs or code."""
+    p = Path(path) if path else config.atlas_path()
+    if not p.is_file():
+        return True
+    try:
+        con = duckdb.connect(str(p), read_only=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'inputs'").fetchone()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return True
+    return row is None or row[0] != inputs_fingerprint()
+
+
+def build(
+    out: Path | None = None,
+    cache_dir: Path | None = None,
+    step: Callable[[str], None] = lambda s: None,
+) -> BuildSummary:
+    """Build the atlas from the pulled sources.
+
+    Parameters
+    ----------
+    out : Path, optional
+        Atlas file to write (default :func:`townhall.config.atlas_path`).
+    cache_dir : Path, optional
+        Where the pulled sources are (default :func:`townhall.config.cache_dir`).
+    step : callable
+        Called with a short label as each stage starts (for progress display).
+
+    Returns
+    -------
+    BuildSummary
+    """
+    from townhall.atlas.geography import build_geography
+    from townhall.atlas.indicators import build_indicators
+    from townhall.sources.download import missing
+
+    t0 = time.perf_counter()
+    out = Path(out) if out else config.atlas_path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    absent = missing(cache_dir=cache_dir)
+    if absent:
+        names = ", ".join(s.path for s in absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        raise BuildError(
+            f"{len(absent)} source file(s) are missing or unverified: {names}. The existing atlas is untouched.",
+            hint="Run 'townhall data pull' (or set TOWNHALL_MIRROR=DIR) first.",
+        )
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    current = "starting"
+
+    def _step(label: str) -> None:
+        nonlocal current
+        current = label
+        step(label)
+
+    try:
+        geo = build_geography(cache_dir, _step)
+        inds = build_indicators(cache_dir, _step)
+        _step("writing the atlas")
+        con = duckdb.connect(str(tmp))
+        try:
+            _write(con, geo, inds)
+            _step("rolling up small areas to towns, councils, seats and regions")
+            _rollups(con)
+            _step("percentiles and checks")
+            _percentiles(con)
+            _check(con)
+            summary = _summary(con, out, t0)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, out)  # atomic on POSIX and Windows
+    except TownhallError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BuildError(f"Build failed while reading {current}: {exc.message} The existing atlas is untouched.",
+                         hint=exc.hint) from None
+    except (ValueError, KeyError, duckdb.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise BuildError(f"Build failed while processing {current}: {type(exc).__name__}: {exc}. "
+                         "The existing atlas is untouched.") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
+    con.execute(resources.files("townhall.atlas").joinpath("schema.sql").read_text("utf-8"))
+    areas = pd.concat(geo.areas, ignore_index=True).sort_values(["level", "code"], kind="stable")
+    links = pd.concat(geo.links, ignore_index=True)
+    links = links.groupby(["child", "child_level", "parent", "parent_level", "method"], as_index=False)["weight"].sum()
+    links = links.sort_values(["child_level", "parent_level", "child", "parent"], kind="stable")
+    classes = pd.concat(geo.classes, ignore_index=True).drop_duplicates(["code", "level", "scheme"])
+    classes = classes.sort_values(["level", "scheme", "code"], kind="stable")
+    reg = pd.DataFrame(inds.registry).drop_duplicates("id").sort_values("id")
+    obs = pd.concat(inds.obs, ignore_index=True).sort_values(["indicator", "level", "area", "period"], kind="stable")
+    for name, df in (("areas_df", areas), ("links_df", links), ("classes_df", classes), ("reg_df", reg), ("obs_df", obs)):
+        con.register(name, df)
+    con.execute("""INSERT INTO area SELECT code, level, name, country, lat, lon, centroid_method, population,
+                   CAST(population_year AS INTEGER), population_source, search FROM areas_df""")
+    con.execute("INSERT INTO area_link SELECT child, child_level, parent, parent_level, weight, method FROM links_df")
+    con.execute('INSERT INTO area_class SELECT code, level, scheme, "class", source FROM classes_df')
+    con.execute("INSERT INTO indicator SELECT id, name, topic, unit, CAST(polarity AS INTEGER), level, agg, source, description FROM reg_df")
+    # Keep observations only for areas the atlas knows (drops e.g. ELS ITL rows, Scottish IZs).
+    con.execute("""CREATE TEMP TABLE obs_stage AS
+                   SELECT o.indicator, o.level, o.area, o.period, o.value, o.lower, o.upper, FALSE AS derived
+                   FROM obs_df o SEMI JOIN area a ON a.code = o.area AND a.level = o.level""")
+    used = sorted(geo.used | inds.used)
+    src = pd.DataFrame([{
+        "path": s.path, "title": s.title, "publisher": s.publisher, "publisher_url": s.publisher_url, "licence": s.licence,
+        "vintage": s.vintage, "origin_url": s.url, "sha256": s.sha256, "bytes": s.bytes,
+    } for s in map(get_source, used)])
+    con.register("src_df", src)
+    con.execute("INSERT INTO source SELECT * FROM src_df")
+    meta = {"townhall_version": townhall.__version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
+    con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+    for name in ("areas_df", "links_df", "classes_df", "reg_df", "obs_df", "src_df"):
+        con.unregister(name)
+
+
+def _rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """Store population-weighted roll-ups of every small-area indicator at the roll-up levels."""
+    levels = ", ".join(f"'{lv}'" for lv in ROLLUP_LEVELS)
+    con.execute(f"""
+        INSERT INTO obs_stage
+        SELECT o.indicator, l.parent_level, l.parent, o.period,
+               CASE WHEN i.agg = 'sum' THEN sum(o.value * l.weight)
+                    ELSE sum(o.value * l.weight * c.population) / nullif(sum(l.weight * c.population), 0) END,
+               NULL, NULL, TRUE
+        FROM obs_stage o
+        JOIN indicator i ON i.id = o.indicator AND i.level = o.level AND i.agg IN ('mean', 'sum')
+        JOIN area_link l ON l.child = o.area AND l.child_level = o.level AND l.parent_level IN ({levels})
+        JOIN area c ON c.code = o.area AND c.level = o.level
+        WHERE o.value IS NOT NULL AND NOT o.derived
+        GROUP BY o.indicator, l.parent_level, l.parent, o.period, i.agg
+        ORDER BY 1, 2, 3, 4
+    """)
+
+
+def _percentiles(con: duckdb.DuckDBPyConnection) -> None:
+    # Percentile among areas of the same level and period (0 = lowest value, 100 = highest),
+    # computed while moving the staged rows into place: one pass, no UPDATE.
+    con.execute("""
+        INSERT INTO observation
+        SELECT indicator, level, area, period, value, lower, upper, derived,
+               CASE WHEN value IS NOT NULL THEN
+                 100 * percent_rank() OVER (PARTITION BY indicator, level, period, value IS NULL ORDER BY value) END
+        FROM obs_stage
+        ORDER BY level, area, indicator, period  -- a place's rows sit together: profiles read one block
+    """)
+    con.execute("DROP TABLE obs_stage")
+
+
+def _check(con: duckdb.DuckDBPyConnection) -> None:
+    """Invariants a build must satisfy; a failure aborts before the atlas is replaced."""
+    dup = con.execute("SELECT count(*) FROM (SELECT code, level FROM area GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+    if dup:
+        raise ValueError(f"{dup} duplicate area codes within a level")
+    orphan = con.execute("""SELECT count(*) FROM area_link l ANTI JOIN area a ON a.code = l.parent AND a.level = l.parent_level""").fetchone()[0]
+    if orphan:
+        bad = con.execute("""SELECT l.parent_level, l.parent FROM area_link l ANTI JOIN area a
+                             ON a.code = l.parent AND a.level = l.parent_level LIMIT 3""").fetchall()
+        raise ValueError(f"{orphan} links point to unknown parents, e.g. {bad}")
+    con.execute("DELETE FROM area_link l WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = l.child AND a.level = l.child_level)")
+
+
+def _summary(con: duckdb.DuckDBPyConnection, out: Path, t0: float) -> BuildSummary:
+    return BuildSummary(
+        path=out,
+        seconds=time.perf_counter() - t0,
+        areas=dict(con.execute("SELECT level, count(*) FROM area GROUP BY level ORDER BY level").fetchall()),
+        indicators=con.execute("SELECT count(*) FROM indicator").fetchone()[0],
+        observations=con.execute("SELECT count(*) FROM observation").fetchone()[0],
+        sources=con.execute("SELECT count(*) FROM source").fetchone()[0],
+    )

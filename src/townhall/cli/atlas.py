@@ -1,0 +1,192 @@
+"""Atlas commands: ``build``, ``place``, ``values``, ``indicators``, ``levels``, ``up``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from townhall import config
+from townhall.cli import app
+from townhall.cli.common import Format, console, emit_frame, emit_json, err_console, progress
+
+AtlasOpt = Annotated[Path | None, typer.Option("--atlas", help="Atlas file (default: $TOWNHALL_ATLAS or the user data folder).")]
+LevelOpt = Annotated[str | None, typer.Option("--level", "-l", help="Level: lad, town, pcon24, lsoa21, ... (see 'townhall levels').")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _open(atlas: Path | None):
+    from townhall.api import open_atlas
+
+    return open_atlas(atlas)
+
+
+def _run_build(out: Path | None) -> None:
+    from townhall.atlas.build import build
+
+    bar = progress()
+    with bar:
+        task = bar.add_task("Building the atlas", total=17)
+
+        def step(label: str) -> None:
+            bar.update(task, description=f"Building: {label}", advance=1)
+
+        summary = build(out, step=step)
+        bar.update(task, completed=17, description="Built")
+    levels = ", ".join(f"{lv} {n:,}" for lv, n in summary.areas.items())
+    console.print(
+        f"[bold green]Atlas built[/] at {summary.path} in {summary.seconds:.1f} s: "
+        f"{sum(summary.areas.values()):,} areas ({levels}); {summary.indicators:,} indicators; "
+        f"{summary.observations:,} observations; {summary.sources} sources.",
+        highlight=False,
+    )
+
+
+@app.command()
+def build(atlas: AtlasOpt = None) -> None:
+    """Build the atlas from the pulled sources (atomic: a failed build keeps the old atlas)."""
+    _run_build(atlas)
+
+
+@app.command()
+def levels(atlas: AtlasOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """List the geographic levels held, with how many areas each has."""
+    emit_frame(_open(atlas).levels(), fmt, title="Levels")
+
+
+@app.command()
+def indicators(
+    topic: Annotated[str | None, typer.Option(help="Only this topic (deprivation, economy, health, ...).")] = None,
+    level: LevelOpt = None,
+    atlas: AtlasOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """List registered indicators with their level, unit, polarity and periods."""
+    df = _open(atlas).indicators(topic=topic, level=level)
+    cols = ["id", "name", "topic", "level", "unit", "polarity", "agg", "periods"]
+    emit_frame(df[cols] if fmt is Format.table else df, fmt, title="Indicators", max_rows=400)
+
+
+@app.command()
+def values(
+    indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. imd25_income_score.")],
+    level: LevelOpt = None,
+    period: Annotated[str | None, typer.Option(help="Period (default: latest).")] = None,
+    atlas: AtlasOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Values of an indicator at a level, rolled up (population-weighted) when needed."""
+    a = _open(atlas)
+    df = a.values(indicator, level=level, period=period)
+    info = a.indicator(indicator)
+    emit_frame(df, fmt, title=f"{info['name']} ({info['unit']}) by {level or info['level']}")
+
+
+@app.command()
+def place(
+    query: Annotated[str, typer.Argument(help="A name ('wigan', 'Kingston upon Hull') or a GSS code.")],
+    level: LevelOpt = None,
+    atlas: AtlasOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    all_indicators: Annotated[bool, typer.Option("--all", help="Show every indicator, not just the headline ones.")] = False,
+) -> None:
+    """Find a place and show its profile: level, parents, population, classes, indicators, sources."""
+    from townhall.errors import PlaceNotFoundError
+
+    a = _open(atlas)
+    matches = a.find(query, level=level)
+    if matches.empty:
+        raise PlaceNotFoundError(query, a.suggest(query))
+    prof = a.profile(query, level=level)
+    if fmt is Format.json:
+        emit_json(prof)
+        return
+    if len(matches) > 1:
+        console.print(f"[bold]{len(matches)} places match {query!r}[/] (showing the first; pick another with --level or its code):")
+        for r in matches.head(12).itertuples():
+            pop = f", pop. {r.population:,.0f}" if r.population == r.population and r.population else ""
+            console.print(f"  {r.name}  [dim]{r.level} {r.code}{pop}[/]", highlight=False)
+        console.print()
+    _print_profile(prof, all_indicators)
+
+
+def _print_profile(prof: dict, all_indicators: bool) -> None:
+    from rich.table import Table
+
+    ar = prof["area"]
+    console.print(f"[bold]{ar['name']}[/]  {ar['level_name']}  [dim]{ar['code']}[/]", highlight=False)
+    if ar["population"]:
+        console.print(f"Population {ar['population']:,.0f} ({ar['population_year']})", highlight=False)
+    if prof["parents"]:
+        def share(w: float) -> str:
+            return "" if w > 0.999 else f", {w:.0%}"
+
+        ps = "; ".join(f"{p['name']} ({p['level']}{share(p['weight'])})" for p in prof["parents"])
+        console.print(f"Part of: {ps}", highlight=False)
+    for scheme, cls in prof["classes"].items():
+        console.print(f"  {scheme.replace('_', ' ')}: {cls}", highlight=False)
+    rows = prof["indicators"] if all_indicators else prof["headline"]
+    if rows:
+        t = Table(title="Indicators" if all_indicators else "Headline indicators")
+        for col, just in (("indicator", "left"), ("period", "left"), ("value", "right"), ("percentile", "right"), ("reading", "left")):
+            t.add_column(col, justify=just)
+        for r in rows:
+            v = r["value"]
+            val = "–" if v is None else (f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}")
+            pct = "–" if r["pct"] is None else f"{r['pct']:.0f}"
+            bt = r.get("better_than_pct")
+            reading = "" if bt is None else f"better than {bt:.0f}% of {ar['level']} areas"
+            t.add_row(r["name"] + (" (rolled up)" if r["derived"] else ""), r["period"], val, pct, reading)
+        console.print(t)
+    if prof["sources"]:
+        console.print("[bold]Sources[/]")
+        for s in prof["sources"]:
+            console.print(f"  {s['publisher']} ({s['licence']}): {s['title'][:90]}", highlight=False)
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    mirror: Annotated[Path | None, typer.Option("--mirror", metavar="DIR", help="Copy sources from this mirror ($TOWNHALL_MIRROR).")] = None,
+    atlas: AtlasOpt = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Pull and build if needed, then stop.")] = False,
+) -> None:
+    """The main job: pull the data if needed, build the atlas if stale, serve the web atlas."""
+    from townhall.atlas.build import is_stale
+    from townhall.sources import download
+
+    path = atlas or config.atlas_path()
+    absent = download.missing()
+    if absent:
+        mirror = mirror or config.mirror_dir()
+        err_console.print(f"{len(absent)} source files to get ({'from ' + str(mirror) if mirror else 'from their origins'}).")
+        bar = progress(bytes_=True)
+        task = bar.add_task("Pulling sources", total=None)
+
+        def on_event(ev: download.ProgressEvent) -> None:
+            if ev.kind == "plan":
+                bar.update(task, total=ev.total)
+            elif ev.kind == "bytes":
+                bar.advance(task, ev.nbytes)
+
+        with bar:
+            report = download.pull(absent, mirror=mirror, progress=on_event, check=False)
+        report.raise_for_failures()
+    if is_stale(path):
+        _run_build(path)
+    else:
+        err_console.print(f"Atlas at {path} is up to date.")
+    if no_serve:
+        return
+    import uvicorn
+
+    from townhall.web.app import create_app
+
+    web = create_app(path)
+    console.print(f"[bold]townhall[/] serving the atlas on http://{host}:{port}/  (Ctrl+C to stop)")
+    t0 = time.perf_counter()
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+    err_console.print(f"Stopped after {time.perf_counter() - t0:,.0f} s.")
