@@ -28,6 +28,8 @@ from townhall.sources.catalogue import get_source, load_catalogue
 
 #: Bump when the build logic changes in a way that changes the atlas.
 BUILD_VERSION = "1"
+#: DuckDB's working-memory cap during a build (the whole build stays under about 2 GB).
+MEMORY_LIMIT = "768MB"
 
 
 @dataclass
@@ -117,7 +119,12 @@ def build(
         _step("writing the atlas")
         con = duckdb.connect(str(tmp))
         try:
+            # Bound memory: DuckDB spills the roll-up and percentile passes to disk past this.
+            spill = tmp.with_name(tmp.name + ".spill")
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET temp_directory = '{spill}'; "
+                        "SET preserve_insertion_order = false")
             _write(con, geo, inds)
+            del geo, inds  # the frames are in DuckDB now; free them before the heavy passes
             _step("rolling up small areas to towns, councils, seats and regions")
             _rollups(con)
             _step("percentiles and checks")
@@ -127,20 +134,31 @@ def build(
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        _cleanup_spill(tmp)
         os.replace(tmp, out)  # atomic on POSIX and Windows
     except TownhallError as exc:
+        _cleanup_spill(tmp)
         tmp.unlink(missing_ok=True)
         raise BuildError(f"Build failed while reading {current}: {exc.message} The existing atlas is untouched.",
                          hint=exc.hint) from None
     except (ValueError, KeyError, duckdb.Error, OSError) as exc:
+        _cleanup_spill(tmp)
         tmp.unlink(missing_ok=True)
         raise BuildError(f"Build failed while processing {current}: {type(exc).__name__}: {exc}. "
                          "The existing atlas is untouched.") from None
     except BaseException:
+        _cleanup_spill(tmp)
         tmp.unlink(missing_ok=True)
         raise
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _cleanup_spill(tmp: Path) -> None:
+    import shutil
+
+    shutil.rmtree(tmp.with_name(tmp.name + ".spill"), ignore_errors=True)
+    tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
 
 
 def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
@@ -152,8 +170,7 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
     classes = pd.concat(geo.classes, ignore_index=True).drop_duplicates(["code", "level", "scheme"])
     classes = classes.sort_values(["level", "scheme", "code"], kind="stable")
     reg = pd.DataFrame(inds.registry).drop_duplicates("id").sort_values("id")
-    obs = pd.concat(inds.obs, ignore_index=True).sort_values(["indicator", "level", "area", "period"], kind="stable")
-    for name, df in (("areas_df", areas), ("links_df", links), ("classes_df", classes), ("reg_df", reg), ("obs_df", obs)):
+    for name, df in (("areas_df", areas), ("links_df", links), ("classes_df", classes), ("reg_df", reg)):
         con.register(name, df)
     con.execute("""INSERT INTO area SELECT code, level, name, country, lat, lon, centroid_method, population,
                    CAST(population_year AS INTEGER), population_source, search FROM areas_df""")
@@ -161,9 +178,15 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
     con.execute('INSERT INTO area_class SELECT code, level, scheme, "class", source FROM classes_df')
     con.execute("INSERT INTO indicator SELECT id, name, topic, unit, CAST(polarity AS INTEGER), level, agg, source, description FROM reg_df")
     # Keep observations only for areas the atlas knows (drops e.g. ELS ITL rows, Scottish IZs).
-    con.execute("""CREATE TEMP TABLE obs_stage AS
-                   SELECT o.indicator, o.level, o.area, o.period, o.value, o.lower, o.upper, FALSE AS derived
-                   FROM obs_df o SEMI JOIN area a ON a.code = o.area AND a.level = o.level""")
+    # One frame at a time: no giant concatenation in pandas.
+    con.execute("""CREATE TEMP TABLE obs_stage (indicator VARCHAR, level VARCHAR, area VARCHAR, period VARCHAR,
+                   value DOUBLE, lower DOUBLE, upper DOUBLE, derived BOOLEAN)""")
+    while inds.obs:
+        con.register("obs_df", inds.obs.pop())
+        con.execute("""INSERT INTO obs_stage
+                       SELECT o.indicator, o.level, o.area, o.period, o.value, o.lower, o.upper, FALSE
+                       FROM obs_df o SEMI JOIN area a ON a.code = o.area AND a.level = o.level""")
+        con.unregister("obs_df")
     used = sorted(geo.used | inds.used)
     src = pd.DataFrame([{
         "path": s.path, "title": s.title, "publisher": s.publisher, "publisher_url": s.publisher_url, "licence": s.licence,
@@ -173,7 +196,7 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
     con.execute("INSERT INTO source SELECT * FROM src_df")
     meta = {"townhall_version": townhall.__version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-    for name in ("areas_df", "links_df", "classes_df", "reg_df", "obs_df", "src_df"):
+    for name in ("areas_df", "links_df", "classes_df", "reg_df", "src_df"):
         con.unregister(name)
 
 
@@ -183,8 +206,10 @@ def _rollups(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         INSERT INTO obs_stage
         SELECT o.indicator, l.parent_level, l.parent, o.period,
-               CASE WHEN i.agg = 'sum' THEN sum(o.value * l.weight)
-                    ELSE sum(o.value * l.weight * c.population) / nullif(sum(l.weight * c.population), 0) END,
+               -- Compensated sums rounded to 10 d.p.: parallel aggregation adds in no fixed order,
+               -- and a repeatable build must not differ in the last bit.
+               round(CASE WHEN i.agg = 'sum' THEN fsum(o.value * l.weight)
+                     ELSE fsum(o.value * l.weight * c.population) / nullif(fsum(l.weight * c.population), 0) END, 10),
                NULL, NULL, TRUE
         FROM obs_stage o
         JOIN indicator i ON i.id = o.indicator AND i.level = o.level AND i.agg IN ('mean', 'sum')
