@@ -44,9 +44,11 @@ def main() -> None:
     try:
         app()
     except TownhallError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        from rich.markup import escape  # messages may hold brackets, e.g. TOML keys [[indicator]]
+
+        err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err_console.print(exc.hint, highlight=False)
+            err_console.print(escape(exc.hint), highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
