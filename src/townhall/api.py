@@ -179,13 +179,29 @@ class Atlas:
         )
         return self.query(sql, [level] + ([country] if country else []))
 
+    def _area_index(self) -> pd.DataFrame:
+        # Loaded once per Atlas: the ~100k area rows keyed by code make profile lookups
+        # dictionary reads instead of table scans (the file is immutable, so it never goes stale).
+        idx = getattr(self, "_areas_cache", None)
+        if idx is None:
+            idx = self.query(
+                f"SELECT code, level, name, country, lat, lon, population, population_year, {_LEVEL_ORDER} AS ord "
+                "FROM area ORDER BY code, ord"
+            ).set_index("code")
+            self._areas_cache = idx
+        return idx
+
     def area(self, code: str, level: str | None = None) -> Area:
         """One area by code (level needed only for LSOA codes shared by 2011 and 2021)."""
-        sql = f"SELECT * FROM area WHERE code = ?{' AND level = ?' if level else ''} ORDER BY {_LEVEL_ORDER} LIMIT 1"
-        row = self.query(sql, [code] + ([level] if level else []))
-        if row.empty:
+        idx = self._area_index()
+        rows = idx.loc[[code]] if code in idx.index else idx.iloc[0:0]
+        if level:
+            rows = rows[rows["level"] == level]
+        if rows.empty:
             raise PlaceNotFoundError(code, self.suggest(code))
-        r = row.iloc[0]
+        r = rows.iloc[0]
+        r = r.copy()
+        r["code"] = code
         return Area(
             code=r["code"], level=r["level"], name=r["name"], country=r["country"],
             lat=_f(r["lat"]), lon=_f(r["lon"]), population=_f(r["population"]),
@@ -266,12 +282,18 @@ class Atlas:
 
     def parents(self, code: str, level: str) -> pd.DataFrame:
         """Areas this one belongs to: parent, parent_level, name, weight, method."""
-        return self.query(
-            "SELECT l.parent AS code, l.parent_level AS level, a.name, l.weight, l.method "
-            "FROM area_link l JOIN area a ON a.code = l.parent AND a.level = l.parent_level "
-            f"WHERE l.child = ? AND l.child_level = ? ORDER BY {_LEVEL_ORDER.replace('level', 'l.parent_level')}, l.weight DESC",
+        df = self.query(
+            "SELECT parent AS code, parent_level AS level, weight, method FROM area_link "
+            f"WHERE child = ? AND child_level = ? ORDER BY {_LEVEL_ORDER.replace('level', 'parent_level')}, weight DESC",
             [code, level],
         )
+        names_by = getattr(self, "_names_cache", None)
+        if names_by is None:
+            idx = self._area_index()
+            names_by = self._names_cache = dict(zip(zip(idx.index, idx["level"], strict=True), idx["name"], strict=True))
+        names = [names_by.get((c, lv)) for c, lv in zip(df["code"], df["level"], strict=True)]
+        df.insert(2, "name", pd.Series(names, dtype=object))
+        return df
 
     def children(self, code: str, level: str, child_level: str) -> pd.DataFrame:
         """Areas of ``child_level`` linked to this one, with the link weight."""

@@ -1,0 +1,307 @@
+"""Web pages and API for towns and their cities: compare any two places, a town's gaps.
+
+Routes (mounted by :func:`townhall.web.app.create_app` with ``app.include_router(router)``):
+
+- ``/compare?a=&b=&level=&rule=`` - two places side by side (HTML); without ``b``
+  a town against its paired city; a form when ``a`` is empty;
+- ``/api/compare?a=&b=&level=&rule=&format=json|csv`` - the same as data;
+- ``/town/{code}/gaps?rule=`` - a town's city, its gaps as a dot-and-interval
+  chart and its 2019 -> 2025 trend (inline SVG drawn here, no JavaScript);
+- ``/api/town/{code}/gaps?rule=&format=json|csv`` - the same as data.
+
+The views are thin: the analysis is :mod:`townhall.places`. Pages reuse the
+app's base template and its :class:`~townhall.api.Atlas` (``request.app.state.atlas``).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from townhall.errors import TownhallError
+from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
+
+if TYPE_CHECKING:
+    from townhall.api import Atlas
+    from townhall.places.compare import Comparison
+    from townhall.places.pairing import Pairing
+
+router = APIRouter()
+Format = Literal["json", "csv"]
+Rule = Literal["nearest", "ttwa"]
+VERDICT_CLASS = {"falling behind": "bad", "worse": "bad", "ahead": "good", "better": "good"}
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _atlas(request: Request) -> Atlas:
+    return request.app.state.atlas
+
+
+def _pairing(request: Request) -> Pairing:
+    """The pairing of every town, made once per app (the atlas is immutable)."""
+    from townhall.places.pairing import Pairing
+
+    cache = request.app.state.cache
+    if "towns:pairing" not in cache:
+        cache["towns:pairing"] = Pairing(_atlas(request))
+    return cache["towns:pairing"]
+
+
+def _render(request: Request, name: str, **ctx: Any) -> HTMLResponse:
+    from townhall.web import app as web
+
+    return web._render(request, name, **ctx)
+
+
+def _qs(**params: Any) -> str:
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return "?" + urlencode(kept) if kept else ""
+
+
+def _plain(v: Any) -> Any:
+    if v is None or isinstance(v, str | bool | int):
+        return v
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+def _csv(df: pd.DataFrame, name: str) -> Response:
+    return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _num(v: Any) -> str:
+    from townhall.web.app import fmt_num
+
+    return fmt_num(v)
+
+
+# -- the chart ---------------------------------------------------------------------------------
+def dot_interval_svg(rows: list[dict[str, Any]], *, title: str, unit: str = "", width: int = 640,
+                     row_height: int = 26, label_width: int = 210) -> str:
+    """A dot-and-interval chart as inline SVG: one row per item, a zero line, dots coloured by verdict.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Each with ``label``, ``gap``, ``lower``, ``upper`` and optionally
+        ``verdict`` and ``before`` (an earlier gap, drawn as a hollow dot with a
+        line to the current one, for trends).
+    title : str
+        Accessible title of the chart.
+    unit : str
+        Axis caption.
+
+    Returns
+    -------
+    str
+        ``<svg>`` markup (escaped text; safe to insert as is).
+    """
+    rows = [r for r in rows if r.get("gap") is not None and np.isfinite(r["gap"])]
+    top, bottom = 8, 34
+    height = top + bottom + row_height * max(len(rows), 1)
+    vals = [abs(v) for r in rows for v in (r.get("gap"), r.get("lower"), r.get("upper"), r.get("before"))
+            if v is not None and np.isfinite(v)]
+    span = _nice(max(vals) if vals else 1.0)
+    plot_w = width - label_width - 16
+
+    def x(v: float) -> float:
+        return label_width + plot_w * (v + span) / (2 * span)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="dotchart" viewBox="0 0 {width} {height}" '
+           f'width="100%" role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>']
+    for t in (-span, -span / 2, 0.0, span / 2, span):
+        xx = x(t)
+        out.append(f'<line x1="{xx:.1f}" y1="{top}" x2="{xx:.1f}" y2="{height - bottom + 4}" '
+                   f'stroke="{"#5b6470" if t == 0 else "#d8dde3"}" stroke-width="{1.5 if t == 0 else 1}"/>')
+        out.append(f'<text x="{xx:.1f}" y="{height - bottom + 18}" font-size="11" text-anchor="middle" '
+                   f'fill="#5b6470">{_tick(t)}</text>')
+    out.append(f'<text x="{label_width + plot_w / 2:.1f}" y="{height - 2}" font-size="11" text-anchor="middle" '
+               f'fill="#5b6470">{html.escape(unit)} (right of the line = town does better)</text>')
+    colours = {"bad": "#b3432f", "good": "#2e7d4f", "": "#5b6470"}
+    for i, r in enumerate(rows):
+        cy = top + row_height * i + row_height / 2
+        col = colours[VERDICT_CLASS.get(r.get("verdict") or "", "")]
+        label = html.escape(str(r["label"]))
+        out.append(f'<text x="{label_width - 8}" y="{cy + 4:.1f}" font-size="12" text-anchor="end" '
+                   f'fill="#1b1f24">{label}</text>')
+        lo, hi = r.get("lower"), r.get("upper")
+        if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+            out.append(f'<line x1="{x(lo):.1f}" y1="{cy:.1f}" x2="{x(hi):.1f}" y2="{cy:.1f}" stroke="{col}" '
+                       'stroke-width="3" stroke-linecap="round" opacity="0.55"/>')
+        before = r.get("before")
+        if before is not None and np.isfinite(before):
+            out.append(f'<line x1="{x(before):.1f}" y1="{cy:.1f}" x2="{x(r["gap"]):.1f}" y2="{cy:.1f}" '
+                       f'stroke="{col}" stroke-width="1.5" stroke-dasharray="3 2"/>')
+            out.append(f'<circle cx="{x(before):.1f}" cy="{cy:.1f}" r="4.5" fill="#fff" stroke="{col}" '
+                       'stroke-width="1.5"><title>2019</title></circle>')
+        tip = f"{label}: {_tick(r['gap'])}" + (f" ({_tick(lo)} to {_tick(hi)})" if lo is not None and hi is not None
+                                                and np.isfinite(lo) and np.isfinite(hi) else "")
+        out.append(f'<circle cx="{x(r["gap"]):.1f}" cy="{cy:.1f}" r="5.5" fill="{col}"><title>{tip}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _nice(v: float) -> float:
+    """A round axis half-width at least ``v``."""
+    if v <= 0:
+        return 1.0
+    mag = 10 ** np.floor(np.log10(v))
+    for m in (1, 2, 2.5, 5, 10):
+        if v <= m * mag:
+            return float(m * mag)
+    return float(10 * mag)
+
+
+def _tick(v: float | None) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:+.3g}" if v else "0"
+
+
+# -- compare -----------------------------------------------------------------------------------
+def _comparison(request: Request, a: str, b: str | None, level: str | None, rule: str) -> Comparison:
+    from townhall.places.compare import compare
+
+    return compare(_atlas(request), a, b or None, level=level or None, rule=rule, n_draws=DEFAULT_DRAWS,
+                   seed=DEFAULT_SEED)
+
+
+@router.get("/api/compare", tags=["towns"], summary="Compare two places (or a town with its city)")
+def api_compare(
+    request: Request,
+    a: str = Query(..., description="A place: name or code"),
+    b: str | None = Query(None, description="Another place of the same level; empty: A's paired city"),
+    level: str | None = Query(None, description="Compare at this level (town, lad, pcon24, ...)"),
+    rule: Rule = "nearest",
+    format: Format = "json",
+) -> Any:
+    """Indicators of both places side by side: values, the gap (positive = A does better), a 95%
+    interval where the data allow (bootstrap over small areas, or published limits) and a verdict."""
+    c = _comparison(request, a, b, level, rule)
+    if format == "csv":
+        return _csv(c.table, f"compare-{c.a.code}-{c.b.code}")
+    return c.as_dict()
+
+
+@router.get("/compare", include_in_schema=False, response_class=HTMLResponse)
+def compare_page(request: Request, a: str = "", b: str = "", level: str = "", rule: Rule = "nearest") -> HTMLResponse:
+    from townhall.places.compare import HEADLINE_ROWS, short_name
+
+    ctx: dict[str, Any] = {"a": a, "b": b, "level": level, "rule": rule, "c": None}
+    if a.strip():
+        c = _comparison(request, a, b, level, rule)
+        rows = _records(c.table)
+        for r in rows:
+            r["short"] = short_name(r["indicator"], r["name"])
+            r["cls"] = VERDICT_CLASS.get(r["verdict"] or "", "")
+            r["interval_text"] = (f"{_num(r['lower'])} to {_num(r['upper'])}"
+                                  if r["lower"] is not None and r["upper"] is not None else "")
+        head = [r for r in rows if r["indicator"] in HEADLINE_ROWS]
+        rest = [r for r in rows if r["indicator"] not in HEADLINE_ROWS]
+        # The chart uses national percentile points so every row shares one scale.
+        by_id = {r["indicator"]: r for r in rows}
+        pct = [{"label": DOMAIN_NAMES[d], **{k: by_id[i][k] for k in ("gap", "lower", "upper", "verdict")}}
+               for d in DOMAINS if (i := f"imd25_{d}_natpct") in by_id]
+        chart = dot_interval_svg(pct, title=f"{c.a.name} against {c.b.name}: IoD 2025 gaps",
+                                 unit="gap in national percentile points") if pct else ""
+        params = {"a": a, "b": b, "level": level, "rule": rule if not b else ""}
+        ctx.update(c=c, counts=c.counts(), head=head, rest=rest, chart=chart,
+                   json_url="/api/compare" + _qs(**params), csv_url="/api/compare" + _qs(**params, format="csv"))
+    return _render(request, "compare.html", **ctx)
+
+
+# -- a town's gaps -----------------------------------------------------------------------------
+def town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
+    """A town's pairing, gaps on every indicator and trend, ready for JSON."""
+    from townhall.places.gaps import gaps_for_pairs
+
+    atlas = _atlas(request)
+    p = _pairing(request)
+    town = atlas.resolve(code, "town")
+    row = p.table[p.table["town"] == town.code]
+    if row.empty:
+        raise TownhallError(f"{town.name} ({town.code}) is not one of the English towns paired with a city.",
+                            hint="Cities and Welsh towns have no paired city.")
+    r = row.iloc[0]
+    city = p.city_of(town.code, rule)
+    pairings = {k: (None if pd.isna(r[f"{k}_city"]) else
+                    {"code": r[f"{k}_city"], "name": r[f"{k}_city_name"], "km": float(r[f"{k}_km"])})
+                for k in ("nearest", "ttwa")}
+    out: dict[str, Any] = {"town": {"code": town.code, "name": town.name, "population": town.population,
+                                    "population_year": town.population_year},
+                           "rule": rule, "city": city, "pairings": pairings,
+                           "classes": {k: _plain(r[k]) for k in ("size", "region", "coastal", "job_density",
+                                                                   "income_deprivation")},
+                           "n_draws": DEFAULT_DRAWS, "seed": DEFAULT_SEED, "gaps": [], "trend": []}
+    if city is None:
+        return out
+    g = gaps_for_pairs(atlas, pd.DataFrame({"town": [town.code], "city": [city["code"]]}))
+    names = dict(atlas.query("SELECT id, name FROM indicator").to_numpy().tolist())
+    t = g.table.copy()
+    from townhall.places.gaps import gap_indicators
+
+    derived = pd.concat([gap_indicators(atlas, lv) for lv in ("lsoa21", "lsoa11")], ignore_index=True)
+    names.update(dict(zip(derived["id"], derived["name"], strict=True)))
+    t.insert(3, "name", t["indicator"].map(names))
+    out["gaps"] = _records(t.drop(columns=["town", "city"]))
+    out["trend"] = _records(g.trend.drop(columns=["town", "city"]))
+    return out
+
+
+@router.get("/api/town/{code}/gaps", tags=["towns"], summary="A town's gaps from its city")
+def api_town_gaps(request: Request, code: str, rule: Rule = "nearest", format: Format = "json") -> Any:
+    """The town's paired city (both rules), its gap on every small-area indicator (positive = the
+    town does better) with a 95% bootstrap interval and verdict, and the 2019 -> 2025 trend on
+    national percentiles of IoD ranks."""
+    d = town_gaps_data(request, code, rule)
+    if format == "csv":
+        cols = ["indicator", "level", "name", "period", "polarity", "town_value", "city_value", "gap", "lower",
+                "upper", "verdict", "n_town", "n_city"]
+        return _csv(pd.DataFrame(d["gaps"], columns=cols), f"{d['town']['code']}-gaps")
+    return d
+
+
+@router.get("/town/{code}/gaps", include_in_schema=False, response_class=HTMLResponse)
+def town_gaps_page(request: Request, code: str, rule: Rule = "nearest") -> HTMLResponse:
+    from townhall.places.compare import short_name
+
+    d = town_gaps_data(request, code, rule)
+    gaps = {g["indicator"]: g for g in d["gaps"]}
+    chart_rows, trend_rows = [], []
+    for dom in DOMAINS:
+        g = gaps.get(f"imd25_{dom}_natpct")
+        if g:
+            chart_rows.append({"label": DOMAIN_NAMES[dom], **{k: g[k] for k in ("gap", "lower", "upper", "verdict")}})
+    for t in d["trend"]:
+        cls = "good" if t["clear"] and t["change"] > 0 else "bad" if t["clear"] and t["change"] < 0 else ""
+        trend_rows.append({**t, "label": DOMAIN_NAMES.get(t["domain"], t["domain"]), "cls": cls})
+    name = d["town"]["name"]
+    chart = dot_interval_svg(chart_rows, title=f"{name}: gaps from its city, IoD 2025",
+                             unit="gap in national percentile points") if chart_rows else ""
+    trend_chart = dot_interval_svg(
+        [{"label": t["label"], "gap": t["gap_2025"], "before": t["gap_2019"], "lower": None, "upper": None,
+          "verdict": "ahead" if t["cls"] == "good" else "falling behind" if t["cls"] == "bad" else ""}
+         for t in trend_rows],
+        title=f"{name}: gap in 2019 (hollow) and 2025 (filled)", unit="gap in national percentile points",
+    ) if trend_rows else ""
+    rows = []
+    for g in d["gaps"]:
+        rows.append({**g, "short": short_name(g["indicator"], g["name"]), "cls": VERDICT_CLASS.get(g["verdict"] or "", ""),
+                     "interval_text": f"{_num(g['lower'])} to {_num(g['upper'])}" if g["lower"] is not None else ""})
+    base = f"/api/town/{d['town']['code']}/gaps"
+    return _render(request, "town_gaps.html", d=d, rows=rows, chart=chart, trend=trend_rows, trend_chart=trend_chart,
+                   rule=rule, json_url=base + _qs(rule=rule), csv_url=base + _qs(rule=rule, format="csv"))
