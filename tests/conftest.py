@@ -54,7 +54,7 @@ def atlas_path(source_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="session")
-def atlas(atlas_path: Path):  # noqa: ANN201 - townhall.api.Atlas
+def atlas(atlas_path: Path):
     """An open, read-only :class:`townhall.api.Atlas` over the real build."""
     from townhall.api import open_atlas
 

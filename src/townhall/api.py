@@ -220,12 +220,16 @@ class Atlas:
             self._check_level(level)
         lv = " AND level = ?" if level else ""
         extra = [level] if level else []
-        order = f"ORDER BY {_LEVEL_ORDER}, population DESC NULLS LAST"
         cols = "code, name, level, country, population"
         code = q.upper().replace(" ", "")
-        df = self.query(f"SELECT {cols}, 'code' AS match FROM area WHERE code = ?{lv} {order}", [code, *extra])
-        if not df.empty:
-            return df
+        idx = self._area_index()
+        if code in idx.index:  # a GSS code: answered from memory, no table scan
+            df = idx.loc[[code]].reset_index()
+            if level:
+                df = df[df["level"] == level]
+            if not df.empty:
+                df = df.sort_values(["ord", "population"], ascending=[True, False])
+                return df[["code", "name", "level", "country", "population"]].assign(match="code").reset_index(drop=True)
         n = normalise_name(q)
         if not n:
             return df

@@ -166,7 +166,7 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
     areas = pd.concat(geo.areas, ignore_index=True).sort_values(["level", "code"], kind="stable")
     links = pd.concat(geo.links, ignore_index=True)
     links = links.groupby(["child", "child_level", "parent", "parent_level", "method"], as_index=False)["weight"].sum()
-    links = links.sort_values(["child_level", "parent_level", "child", "parent"], kind="stable")
+    links = links.sort_values(["child_level", "child", "parent_level", "parent"], kind="stable")  # a place's parents sit together
     classes = pd.concat(geo.classes, ignore_index=True).drop_duplicates(["code", "level", "scheme"])
     classes = classes.sort_values(["level", "scheme", "code"], kind="stable")
     reg = pd.DataFrame(inds.registry).drop_duplicates("id").sort_values("id")

@@ -363,7 +363,7 @@ def _bua22_ttwa(g: Geography) -> None:
     g.add_links("lsoa11", "ttwa11", lk.rename(columns={"LSOA11CD": "child", "TTWA11CD": "parent"}), "official_best_fit")
 
 
-def _centroid_in_polygon(g: Geography, child_level: str, parent_level: str, polys, *,  # noqa: ANN001
+def _centroid_in_polygon(g: Geography, child_level: str, parent_level: str, polys, *,
                          fallback_nearest: bool = False, only: set[str] | None = None) -> pd.DataFrame:
     """Link child centroids to the polygon containing them (British National Grid for accuracy)."""
     import geopandas as gpd
