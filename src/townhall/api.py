@@ -231,8 +231,10 @@ class Atlas:
                 df = df.sort_values(["ord", "population"], ascending=[True, False])
                 return df[["code", "name", "level", "country", "population"]].assign(match="code").reset_index(drop=True)
         n = normalise_name(q)
+        empty = pd.DataFrame(columns=["code", "name", "level", "country", "population", "match"])
         if not n:
-            return df
+            return empty
+        df = empty
         # Exact names and whole-word prefixes together ('Kingston upon Hull' finds the council
         # 'Kingston upon Hull, City of' too); looser matches only when those find nothing.
         for kinds in ((("exact", n), ("prefix", n + " %")), (("starts", n + "%"), ("contains", "% " + n + "%"))):

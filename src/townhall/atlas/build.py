@@ -27,7 +27,7 @@ from townhall.errors import BuildError, TownhallError
 from townhall.sources.catalogue import get_source, load_catalogue
 
 #: Bump when the build logic changes in a way that changes the atlas.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 #: DuckDB's working-memory cap during a build (the whole build stays under about 2 GB).
 MEMORY_LIMIT = "768MB"
 
@@ -127,6 +127,7 @@ def build(
             del geo, inds  # the frames are in DuckDB now; free them before the heavy passes
             _step("rolling up small areas to towns, councils, seats and regions")
             _rollups(con)
+            _derived(con)
             _step("percentiles and checks")
             _percentiles(con)
             _check(con)
@@ -219,6 +220,20 @@ def _rollups(con: duckdb.DuckDBPyConnection) -> None:
         GROUP BY o.indicator, l.parent_level, l.parent, o.period, i.agg
         ORDER BY 1, 2, 3, 4
     """)
+
+
+def _derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Indicators computed from others after the roll-ups: towns' population change 2011-2021."""
+    from townhall.places.population import INDICATOR, REGISTRY
+
+    con.execute("INSERT INTO indicator SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?",
+                [REGISTRY[k] for k in ("id", "name", "topic", "unit", "polarity", "level", "agg", "source", "description")])
+    con.execute("""
+        INSERT INTO obs_stage
+        SELECT ?, 'town', a.code, '2011-2021', round(100 * (o.value - a.population) / a.population, 10), NULL, NULL, TRUE
+        FROM area a JOIN obs_stage o ON o.indicator = 'census21_pop' AND o.level = 'town' AND o.area = a.code
+        WHERE a.level = 'town' AND a.population_year = 2011 AND a.population > 0
+    """, [INDICATOR])
 
 
 def _percentiles(con: duckdb.DuckDBPyConnection) -> None:

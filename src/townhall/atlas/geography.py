@@ -226,7 +226,7 @@ def _small_areas_2011(g: Geography) -> None:
             .merge(pop.rename(columns={"lsoa": "code", "pop": "population"}), on="code", how="left"))
     lsoa["population"] = readers.to_number(lsoa["population"])
     lsoa["population_year"] = 2019
-    g.add_areas("lsoa11", lsoa, pop_source=POP19, centroid_method="ons_population_weighted")
+    g.add_areas("lsoa11", lsoa, pop_source=POP19, centroid_method="centroid")
     g.add_classes("lsoa11", ruc.rename(columns={"lsoa": "code", "RUC11": "class"}), "ruc2011", RUC11)
 
     ml = g.read("read_csv", MSOA_LA, required=["MSOA11CD", "MSOA11NM"])
@@ -323,7 +323,13 @@ def _towns(g: Geography) -> None:
     welsh = pd.DataFrame({"code": wales["code"], "name": wales["name"].str.replace(r" (BUASD|BUA)$", "", regex=True),
                           "country": "W"})
     links = _centroid_in_polygon(g, "lsoa21", "town", allpolys[["code", "geometry"]], fallback_nearest=True)
-    _centroid_in_polygon(g, "lsoa11", "town", allpolys[["code", "geometry"]])
+    # LSOA 2011 -> town. The 2011 centroids in the sources are plain (not population-weighted)
+    # centroids, so an LSOA whose code survived into 2021 (same boundary) takes its 2021 twin's
+    # town; only LSOAs split or merged in 2021 go by their own centroid.
+    twins = links[links["child"].isin(set(g.area_frame("lsoa11")["code"]))]
+    g.add_links("lsoa11", "town", twins, "centroid_in_polygon")
+    changed = set(g.area_frame("lsoa11")["code"]) - set(g.area_frame("lsoa21")["code"])
+    _centroid_in_polygon(g, "lsoa11", "town", allpolys[["code", "geometry"]], only=changed)
     # Welsh towns: population from their 2021 small areas (the towns table is England only).
     lsoa = g.area_frame("lsoa21").set_index("code")["population"]
     wpop = links.assign(p=links["child"].map(lsoa)).groupby("parent")["p"].sum()

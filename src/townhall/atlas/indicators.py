@@ -91,7 +91,7 @@ def build_indicators(cache_dir: Path | None = None, step: Callable[[str], None] 
         ("Indices of Deprivation 2025", _iod2025), ("Indices of Deprivation 2019", _iod2019),
         ("Welsh Index of Multiple Deprivation 2019", _wimd2019), ("Community Needs Index", _cni),
         ("Census 2021 small-area tables", _census_small), ("Census 2021 council tables", _census_council),
-        ("ONS Explore Local Statistics", _els),
+        ("ONS Explore Local Statistics", _els), ("ONS towns table: education", _towns_education),
     ):
         step(label)
         fn(s)
@@ -363,3 +363,10 @@ def _els(s: IndicatorSet) -> None:
             # A few series publish the same area twice in a period (revised rows): keep the last.
             frames.append(obs.drop_duplicates(["level", "area", "period"], keep="last"))
     s.add(reg, pd.concat(frames, ignore_index=True))
+
+
+def _towns_education(s: IndicatorSet) -> None:
+    from townhall.places.education import TOWNS, town_education
+
+    s.used.add(TOWNS)
+    s.add(*town_education(s.cache_dir))
