@@ -10,17 +10,18 @@ import typer
 
 from townhall import config
 from townhall.cli import app
-from townhall.cli.common import Format, console, emit_frame, emit_json, err_console, progress
-
-AtlasOpt = Annotated[Path | None, typer.Option("--atlas", help="Atlas file (default: $TOWNHALL_ATLAS or the user data folder).")]
-LevelOpt = Annotated[str | None, typer.Option("--level", "-l", help="Level: lad, town, pcon24, lsoa21, ... (see 'townhall levels').")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-
-
-def _open(atlas: Path | None):
-    from townhall.api import open_atlas
-
-    return open_atlas(atlas)
+from townhall.cli.common import (
+    AtlasOpt,
+    Format,
+    FormatOpt,
+    LevelOpt,
+    console,
+    emit_frame,
+    emit_json,
+    err_console,
+    open_atlas,
+    progress,
+)
 
 
 def _run_build(out: Path | None) -> None:
@@ -53,7 +54,7 @@ def build(atlas: AtlasOpt = None) -> None:
 @app.command()
 def levels(atlas: AtlasOpt = None, fmt: FormatOpt = Format.table) -> None:
     """List the geographic levels held, with how many areas each has."""
-    emit_frame(_open(atlas).levels(), fmt, title="Levels")
+    emit_frame(open_atlas(atlas).levels(), fmt, title="Levels")
 
 
 @app.command()
@@ -64,7 +65,7 @@ def indicators(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List registered indicators with their level, unit, polarity and periods."""
-    df = _open(atlas).indicators(topic=topic, level=level)
+    df = open_atlas(atlas).indicators(topic=topic, level=level)
     cols = ["id", "name", "topic", "level", "unit", "polarity", "agg", "periods"]
     emit_frame(df[cols] if fmt is Format.table else df, fmt, title="Indicators", max_rows=400)
 
@@ -78,7 +79,7 @@ def values(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Values of an indicator at a level, rolled up (population-weighted) when needed."""
-    a = _open(atlas)
+    a = open_atlas(atlas)
     df = a.values(indicator, level=level, period=period)
     info = a.indicator(indicator)
     emit_frame(df, fmt, title=f"{info['name']} ({info['unit']}) by {level or info['level']}")
@@ -95,7 +96,7 @@ def place(
     """Find a place and show its profile: level, parents, population, classes, indicators, sources."""
     from townhall.errors import PlaceNotFoundError
 
-    a = _open(atlas)
+    a = open_atlas(atlas)
     matches = a.find(query, level=level)
     if matches.empty:
         raise PlaceNotFoundError(query, a.suggest(query))

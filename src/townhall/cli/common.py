@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +22,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from townhall.api import Atlas
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -28,6 +33,19 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+
+
+# Options shared by every command group.
+AtlasOpt = Annotated[Path | None, typer.Option("--atlas", help="Atlas file (default: $TOWNHALL_ATLAS or the user data folder).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+LevelOpt = Annotated[str | None, typer.Option("--level", "-l", help="Level: lad, town, pcon24, lsoa21, ... (see 'townhall levels').")]
+
+
+def open_atlas(atlas: Path | None) -> Atlas:
+    """The atlas a command reads (imported lazily so that --help stays fast)."""
+    from townhall.api import open_atlas as _open
+
+    return _open(atlas)
 
 
 def progress(*, bytes_: bool = False) -> Progress:

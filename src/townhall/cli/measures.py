@@ -19,7 +19,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from townhall.cli import app
-from townhall.cli.common import Format, console, emit_frame, emit_json, err_console, progress
+from townhall.cli.common import (
+    AtlasOpt,
+    Format,
+    FormatOpt,
+    console,
+    emit_frame,
+    emit_json,
+    err_console,
+    open_atlas,
+    progress,
+)
 
 index_app = typer.Typer(help="Build and check composite indices (OECD/JRC method, with rank intervals).",
                         no_args_is_help=True)
@@ -28,19 +38,12 @@ leftbehind_app = typer.Typer(help="The open left-behind index: build it, validat
 app.add_typer(index_app, name="index")
 app.add_typer(leftbehind_app, name="leftbehind")
 
-AtlasOpt = Annotated[Path | None, typer.Option("--atlas", help="Atlas file (default: $TOWNHALL_ATLAS).")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
 class By(StrEnum):
     cls = "class"
     region = "region"
 
-
-def _open(atlas: Path | None):  # -> townhall.api.Atlas
-    from townhall.api import open_atlas
-
-    return open_atlas(atlas)
 
 
 def _interval(lo: Any, hi: Any) -> str:
@@ -104,7 +107,7 @@ def index_build(
     from townhall.measures.spec import build_index, load_spec
 
     sp = load_spec(spec)  # checked before the atlas is opened: a bad spec fails fast
-    a = _open(atlas)
+    a = open_atlas(atlas)
     ndraws = sp.uncertainty.draws if draws is None else draws
     t0 = time.perf_counter()
     bar = progress()
@@ -127,7 +130,7 @@ def index_build(
 def _validate(atlas: Path | None, fmt: Format) -> None:
     from townhall.measures import leftbehind
 
-    a = _open(atlas)
+    a = open_atlas(atlas)
     with console.status("Building the open left-behind index and comparing with OCSI's flags"):
         v = leftbehind.validate(a)
     if fmt is Format.json:
@@ -187,7 +190,7 @@ def inequality(
     """Theil T and L of a small-area rate, within and between place classes or regions."""
     from townhall.measures.inequality import spatial_gini, theil_by
 
-    a = _open(atlas)
+    a = open_atlas(atlas)
     t = theil_by(a, by=by.value, indicator=indicator, weighted=weighted)
     g = spatial_gini(a, indicator=indicator, permutations=permutations) if gini else None
     if fmt is Format.json:
@@ -229,7 +232,7 @@ def hotspots(
     from townhall.measures.spatial import hotspot_points
     from townhall.measures.spatial import hotspots as run_hotspots
 
-    a = _open(atlas)
+    a = open_atlas(atlas)
     t0 = time.perf_counter()
     with console.status(f"LISA with {permutations} permutations"):
         h = run_hotspots(a, indicator, level, k=k, permutations=permutations, alpha=alpha, seed=seed)

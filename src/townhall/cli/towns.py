@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
@@ -11,7 +10,16 @@ import typer
 from rich.table import Table
 
 from townhall.cli import app
-from townhall.cli.common import Format, console, emit_frame, emit_json, progress
+from townhall.cli.common import (
+    AtlasOpt,
+    Format,
+    FormatOpt,
+    console,
+    emit_frame,
+    emit_json,
+    open_atlas,
+    progress,
+)
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED
 
 if TYPE_CHECKING:
@@ -19,18 +27,11 @@ if TYPE_CHECKING:
 
     from townhall.api import Atlas
 
-AtlasOpt = Annotated[Path | None, typer.Option("--atlas", help="Atlas file (default: $TOWNHALL_ATLAS or the user data folder).")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 RuleOpt = Annotated[str, typer.Option("--rule", "-r", help="Pairing rule: nearest (city by distance) or ttwa (city of the town's travel-to-work area).")]
 DrawsOpt = Annotated[int, typer.Option("--draws", help="Bootstrap draws.", min=10)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible for a seed).")]
 LondonOpt = Annotated[bool, typer.Option("--london/--no-london", help="Count London (its 33 boroughs) as a city.")]
 
-
-def _open(atlas: Path | None) -> Atlas:
-    from townhall.api import open_atlas
-
-    return open_atlas(atlas)
 
 
 def _pct(x: float) -> str:
@@ -66,7 +67,7 @@ def towns(
     from townhall.places.pairing import Pairing, check_rule
 
     check_rule(rule)
-    a = _open(atlas)
+    a = open_atlas(atlas)
     if summary:
         _summary(a, rule, draws, seed, london, fmt)
         return
@@ -164,7 +165,7 @@ def compare(
     from townhall.places.pairing import check_rule
 
     check_rule(rule)
-    c = run(_open(atlas), a, b, level=level, rule=rule, n_draws=draws, seed=seed)
+    c = run(open_atlas(atlas), a, b, level=level, rule=rule, n_draws=draws, seed=seed)
     if fmt is Format.json:
         emit_json(c.as_dict())
         return
@@ -208,7 +209,7 @@ def similar(
     """The places of the same level most like this one, and the three indicators that make each alike."""
     from townhall.places.similar import similar as run
 
-    s = run(_open(atlas), place, level, n)
+    s = run(open_atlas(atlas), place, level, n)
     if fmt is Format.json:
         emit_json(s.as_dict())
         return
