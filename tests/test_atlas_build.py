@@ -95,6 +95,7 @@ def test_place_unknown_exits_nonzero_with_suggestions(atlas_env):
     proc = subprocess.run([sys.executable, "-c", "from townhall.cli import main; main()", "place", "xyzzy"],
                           capture_output=True, text=True, env=os.environ.copy())
     assert proc.returncode == 1 and "No place matches 'xyzzy'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Did you mean:" in proc.stderr  # nothing is close, but the nearest councils and towns are offered
 
 
 def test_values_rollup_to_town_csv(atlas_env):

@@ -257,6 +257,15 @@ class Atlas:
 
     def suggest(self, query: str, n: int = 5) -> list[str]:
         """Close names for a query that matched nothing (Jaro-Winkler on folded names)."""
+        code = query.strip().upper()
+        if re.fullmatch(r"[EWSNK]\d{8}", code):
+            # An unknown GSS code: the nearest codes of the same type, not similar-looking names.
+            df = self.query(
+                "SELECT name, level, code FROM area WHERE code[1:3] = ? "
+                "ORDER BY abs(CAST(code[4:] AS BIGINT) - ?), code LIMIT 3",
+                [code[:3], int(code[3:])],
+            )
+            return [f"{r.name} ({r.level}, {r.code})" for r in df.itertuples()]
         q = normalise_name(query)
         if not q:
             return []
@@ -266,6 +275,13 @@ class Atlas:
             f"ORDER BY s DESC, {_LEVEL_ORDER} LIMIT ?",
             [q, n],
         )
+        if df.empty:
+            # Nothing close: still offer the nearest councils and towns, so the user has a lead.
+            df = self.query(
+                "SELECT name, level, code, jaro_winkler_similarity(search, ?) AS s FROM area "
+                f"WHERE level IN ('lad', 'town') ORDER BY s DESC, {_LEVEL_ORDER}, code LIMIT 3",
+                [q],
+            )
         return [f"{r.name} ({r.level}, {r.code})" for r in df.itertuples()]
 
     def resolve(self, query: str, level: str | None = None) -> Area:
