@@ -24,14 +24,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from townhall.cli import atlas, data  # noqa: F401
-
-    for optional in ("towns", "measures", "assembly"):
-        try:
-            __import__(f"townhall.cli.{optional}")
-        except ModuleNotFoundError as exc:  # a group not written yet must not break the rest
-            if exc.name != f"townhall.cli.{optional}":
-                raise
+    from townhall.cli import assembly, atlas, data, measures, towns  # noqa: F401
 
 
 _register()

@@ -1,0 +1,521 @@
+"""Fair distributions over panels: LEXIMIN, maximin and Nash welfare, by column generation on HiGHS.
+
+A *distribution* is a list of feasible panels with a probability each; a person's selection
+probability is the total probability of the panels they sit on. Following Flanigan, Gölz, Gupta,
+Hennig and Procaccia (Nature 596, 2021), the optimal distribution is found by column
+generation: a linear program over the panels found so far (the *master*, kept in one HiGHS model
+and re-solved warm after every change), and a mixed-integer program that finds the panel the
+master's dual prices value most (the *pricing* problem, :class:`~townhall.assembly.model.PanelOracle`).
+Everything runs over types of interchangeable people (see :mod:`townhall.assembly.model`).
+
+- **maximin** maximises the lowest selection probability.
+- **LEXIMIN** maximises the lowest, then, holding that, the second lowest, and so on. Each
+  stage is a maximin over the people not yet fixed; people whose dual price is positive at the
+  optimum cannot do better than the stage optimum and are fixed at it.
+- **Nash welfare** maximises the sum of the logarithms of the probabilities; the logarithm is
+  replaced by tangent lines added as needed (an outer approximation), so every step stays an LP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from townhall.assembly.model import Instance, PanelOracle, _new_highs
+
+#: Column generation stops when no panel improves the master by more than this.
+PRICING_TOLERANCE = 1e-7
+#: Weight of the best duals so far in the pricing point (Wentges smoothing); 0 turns it off.
+SMOOTHING = 0.7
+#: Panels kept from each local-search path (the best ones, at its end), and its length.
+HEURISTIC_COLUMNS = 2
+HEURISTIC_SWAPS = 10
+#: A type whose share of the dual prices exceeds this is fixed at the stage optimum.
+FIX_TOLERANCE = 1e-6
+
+
+@dataclass
+class Distribution:
+    """A probability distribution over panels, at the level of types.
+
+    Attributes
+    ----------
+    method : str
+        ``"leximin"``, ``"maximin"`` or ``"nash"``.
+    panels : numpy.ndarray
+        ``(P, T)`` count of each type on each panel.
+    weights : numpy.ndarray
+        ``(P,)`` probability of each panel (sums to 1).
+    type_probabilities : numpy.ndarray
+        ``(T,)`` selection probability of each person of each type.
+    covered : numpy.ndarray
+        ``(T,)`` whether the type can sit on any feasible panel at all.
+    stages : int
+        LEXIMIN stages (1 for maximin).
+    iterations : int
+        Master LP solves.
+    oracle_calls : int
+        Pricing MIP solves.
+    seconds : float
+        Wall-clock time.
+    """
+
+    method: str
+    panels: np.ndarray
+    weights: np.ndarray
+    type_probabilities: np.ndarray
+    covered: np.ndarray
+    stages: int = 1
+    iterations: int = 0
+    oracle_calls: int = 0
+    seconds: float = 0.0
+    levels: list[float] = field(default_factory=list)
+    #: Every panel generated on the way (a superset of ``panels``), useful for rounding.
+    candidates: np.ndarray | None = None
+    #: ``(y, v)`` per LEXIMIN stage: the stage's dual prices and the largest ``y . x`` over
+    #: panels. Panels of every optimal distribution have ``y . x == v`` for all stages.
+    faces: list[tuple[np.ndarray, float]] = field(default_factory=list)
+
+
+class _ColumnPool:
+    """Every panel found so far (deduplicated), as count vectors; indices are stable."""
+
+    def __init__(self) -> None:
+        self.panels: list[np.ndarray] = []
+        self._index: dict[bytes, int] = {}
+        self._matrix: np.ndarray | None = None
+
+    def add(self, x: np.ndarray) -> int:
+        """The index of panel ``x``, adding it if new."""
+        key = x.tobytes()
+        i = self._index.get(key)
+        if i is None:
+            i = self._index[key] = len(self.panels)
+            self.panels.append(x)
+        return i
+
+    def matrix(self) -> np.ndarray:
+        """``(P, T)`` array of the panels (rebuilt only when panels were added)."""
+        if self._matrix is None or len(self._matrix) != len(self.panels):
+            self._matrix = np.array(self.panels, dtype=np.float64)
+        return self._matrix
+
+
+class _Master:
+    """The restricted master LP, in HiGHS, with one column per panel in use.
+
+    Rows ``0..T-1`` are per type (scaled by the type's size so coefficients are whole counts),
+    row ``T`` is ``sum(weights) == 1``. Extra columns (``z`` for maximin) come first; panel
+    columns follow, mapped to the pool by :attr:`cols`.
+    """
+
+    def __init__(self, inst: Instance, pool: _ColumnPool, n_extra: int):
+        self.inst = inst
+        self.pool = pool
+        self.h = _new_highs()
+        # Presolve would discard the basis; the warm start is what makes re-solves cheap, and
+        # after adding columns the old basis stays primal feasible: primal simplex.
+        self.h.setOptionValue("presolve", "off")
+        self.h.setOptionValue("simplex_strategy", 4)
+        self.n_extra = n_extra
+        self.T = inst.n_types
+        self.cols: list[int] = []
+        self._in: set[int] = set()
+
+    def add_panels(self, xs: list[np.ndarray]) -> int:
+        """Add the panels not already columns; returns how many were added."""
+        starts, idx, vals = [], [], []
+        pos = 0
+        added = []
+        for x in xs:
+            i = self.pool.add(x)
+            if i in self._in:
+                continue
+            self._in.add(i)
+            added.append(i)
+            nz = np.flatnonzero(x)
+            starts.append(pos)
+            idx.append(nz)
+            vals.append(x[nz].astype(np.float64))
+            idx.append(np.array([self.T]))
+            vals.append(np.array([1.0]))
+            pos += len(nz) + 1
+        m = len(added)
+        if m == 0:
+            return 0
+        flat_idx = np.concatenate(idx).astype(np.int32)
+        self.h.addCols(
+            m,
+            np.zeros(m),
+            np.zeros(m),
+            np.full(m, np.inf),
+            len(flat_idx),
+            np.array(starts, dtype=np.int32),
+            flat_idx,
+            np.concatenate(vals),
+        )
+        self.cols.extend(added)
+        return m
+
+    def solve(self) -> None:
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"HiGHS master LP: {self.h.modelStatusToString(status)}")
+
+    def distribution(self) -> tuple[np.ndarray, np.ndarray]:
+        """Panels with positive weight, and their weights (summing to 1)."""
+        sol = np.asarray(self.h.getSolution().col_value)
+        w = np.clip(sol[self.n_extra :], 0.0, None)
+        keep = w > 1e-12
+        panels = np.array(
+            [self.pool.panels[c] for c, k in zip(self.cols, keep, strict=True) if k], dtype=np.int64
+        )
+        return panels, w[keep] / w[keep].sum()
+
+
+def _generate(
+    master: _Master,
+    oracle: PanelOracle,
+    stats: dict,
+    deadline: float | None,
+    rhs: np.ndarray,
+    alpha: float = SMOOTHING,
+) -> tuple[np.ndarray, float]:
+    """Column generation to optimality, with dual smoothing; returns the type duals and the gap.
+
+    The master is ``max z`` (as ``min -z``); with type duals ``y`` (normalised so the unfixed
+    types' duals, times their sizes, sum to 1) every ``y`` gives an upper bound on the stage
+    optimum, ``max_P y . x_P - rhs . y``.
+
+    Each round first tries a cheap local search (:meth:`PanelOracle.improve`) from the best
+    panel found so far; only when it finds no improving panel is the pricing MIP solved. Pricing
+    at the raw LP duals makes them oscillate (the master is very degenerate); the MIP prices
+    instead at a point between the LP duals and the duals with the best bound so far (Wentges
+    smoothing). When that point yields no column that improves the master, the step falls back
+    towards the LP duals, so convergence is guaranteed. Stops when the best bound meets the
+    master value.
+    """
+    T = master.T
+    pool = master.pool
+    center: np.ndarray | None = None
+    best_ub = np.inf
+    a = alpha
+    while True:
+        master.solve()
+        stats["iterations"] += 1
+        row_dual = np.asarray(master.h.getSolution().row_dual)
+        y_lp = np.clip(row_dual[:T], 0.0, None)
+        mu = -row_dual[T]
+        z_lp = mu - rhs @ y_lp
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeoutError("selection did not converge in the time allowed")
+        start = pool.panels[int(np.argmax(pool.matrix() @ y_lp))]
+        path = [
+            c
+            for c in oracle.improve(start, y_lp, max_swaps=HEURISTIC_SWAPS)
+            if y_lp @ c - mu > PRICING_TOLERANCE
+        ]
+        if master.add_panels(path[-HEURISTIC_COLUMNS:]):
+            continue
+        while True:
+            y = y_lp if center is None or a <= 0 else a * center + (1 - a) * y_lp
+            res = oracle.best(y)
+            assert res is not None  # the oracle was feasible when the master was built
+            value, x, others = res
+            ub = value - rhs @ y
+            if ub < best_ub:
+                best_ub, center = ub, y
+            if best_ub - z_lp <= PRICING_TOLERANCE:
+                return y_lp, best_ub - z_lp
+            new = [c for c in (x, *others) if y_lp @ c - mu > PRICING_TOLERANCE]
+            if master.add_panels(new):
+                a = alpha
+                break
+            if y is y_lp:
+                # Every improving panel is already a column: optimal up to numerics.
+                return y_lp, best_ub - z_lp
+            a = a - 0.3 if a > 0.3 else 0.0  # mispricing: step towards the LP duals
+
+
+def _face_value(master: _Master, y: np.ndarray) -> float:
+    """The threshold ``-mu`` of the last master solve: the largest ``y . x`` over all panels."""
+    return float(-np.asarray(master.h.getSolution().row_dual)[master.T])
+
+
+def _initial(
+    inst: Instance, oracle: PanelOracle
+) -> tuple[_ColumnPool, np.ndarray, list[np.ndarray]]:
+    panels, covered = oracle.cover()
+    pool = _ColumnPool()
+    for x in panels:
+        pool.add(x)
+    return pool, covered, panels
+
+
+def leximin(
+    inst: Instance,
+    *,
+    maximin_only: bool = False,
+    oracle: PanelOracle | None = None,
+    time_limit: float | None = None,
+) -> Distribution:
+    """The LEXIMIN (or maximin) distribution over panels.
+
+    Parameters
+    ----------
+    inst : Instance
+        A problem with at least one feasible panel.
+    maximin_only : bool
+        Stop after the first stage: the maximin distribution.
+    oracle : PanelOracle, optional
+        Reuse a pricing model already built.
+    time_limit : float, optional
+        Seconds before giving up with :class:`TimeoutError`.
+
+    Returns
+    -------
+    Distribution
+    """
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    oracle = oracle or PanelOracle(inst)
+    calls0 = oracle.calls
+    pool, covered, first = _initial(inst, oracle)
+    T = inst.n_types
+    counts = inst.counts.astype(np.float64)
+
+    master = _Master(inst, pool, n_extra=1)
+    h = master.h
+    # Rows: type t: sum_P x_t(P) w_P - c_t z >= 0 (types nobody can select have no row bound);
+    # row T: sum_P w_P = 1.
+    lo = np.where(covered, 0.0, -np.inf)
+    h.addRows(
+        T + 1,
+        np.append(lo, 1.0),
+        np.append(np.full(T, np.inf), 1.0),
+        0,
+        np.zeros(T + 1, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    cov_idx = np.flatnonzero(covered).astype(np.int32)
+    h.addCols(
+        1,
+        np.array([-1.0]),
+        np.array([0.0]),
+        np.array([1.0]),
+        len(cov_idx),
+        np.array([0], dtype=np.int32),
+        cov_idx,
+        -counts[cov_idx],
+    )
+    master.add_panels(first)
+
+    stats = {"iterations": 0}
+    rhs = np.zeros(T)  # right-hand sides of the type rows: c_t * f_t once fixed
+    fixed = ~covered  # types nobody can select are "fixed" at probability 0
+    levels: list[float] = []
+    faces: list[tuple[np.ndarray, float]] = []
+    stages = 0
+    while not fixed.all():
+        stages += 1
+        y, _gap = _generate(master, oracle, stats, deadline, rhs)
+        z = float(np.asarray(h.getSolution().col_value)[0])
+        levels.append(z)
+        # Every panel in an optimal distribution lies on this face: y . x is at its maximum.
+        faces.append((y.copy(), _face_value(master, y)))
+        if maximin_only:
+            break
+        mass = y * counts
+        mass[fixed] = 0.0
+        newly = (mass > FIX_TOLERANCE) & ~fixed
+        if not newly.any():
+            newly = (mass >= mass[~fixed].max()) & ~fixed
+        # Fixed types keep at least the stage optimum; they leave z.
+        for t in np.flatnonzero(newly):
+            h.changeCoeff(int(t), 0, 0.0)
+            rhs[t] = counts[t] * (z - 1e-10)
+            h.changeRowBounds(int(t), rhs[t], np.inf)
+        fixed |= newly
+        if fixed.all():
+            master.solve()  # the last fix changes rows; re-solve so the weights reflect it
+            stats["iterations"] += 1
+
+    panels, weights = master.distribution()
+    probs = (weights @ panels) / counts
+    return Distribution(
+        method="maximin" if maximin_only else "leximin",
+        panels=panels,
+        weights=weights,
+        type_probabilities=probs,
+        covered=covered,
+        stages=stages,
+        iterations=stats["iterations"],
+        oracle_calls=oracle.calls - calls0,
+        seconds=time.perf_counter() - t0,
+        levels=levels,
+        candidates=np.array(pool.panels, dtype=np.int64),
+        faces=faces,
+    )
+
+
+def maximin(inst: Instance, **kwargs) -> Distribution:
+    """The maximin distribution: the first stage of :func:`leximin`."""
+    return leximin(inst, maximin_only=True, **kwargs)
+
+
+def _nash_master(
+    X: np.ndarray, counts: np.ndarray, start: np.ndarray, tolerance: float = 1e-9
+) -> np.ndarray:
+    """Weights on the given panels maximising the welfare ``sum_t c_t log(s_t)``, ``s = w X``.
+
+    Active-set Newton on the simplex: on the panels in use, Newton steps on the exact Hessian
+    ``-X diag(c / s**2) X'`` with the constraint ``sum w = 1``, a line search that keeps the
+    weights non-negative (dropping a panel whose weight reaches 0), and panels whose derivative
+    ``g_P = sum_t c_t x_t(P) / s_t`` exceeds ``n`` brought in. Converges in a few dozen steps
+    where a first-order method crawls.
+    """
+    n = counts.sum()
+    w = np.clip(start, 0.0, None)
+    w = w / w.sum()
+
+    def welfare(v: np.ndarray) -> float:
+        seats = v @ X
+        return float(counts @ np.log(seats)) if np.all(seats > 0) else -np.inf
+
+    f = welfare(w)
+    for _ in range(200):
+        seats = w @ X
+        g = X @ (counts / seats)
+        active = w > 0
+        # Bring in every panel the gradient asks for (KKT: g_P <= n off the support).
+        entering = ~active & (g > n * (1 + tolerance))
+        if not entering.any() and np.abs(g[active] - n).max() <= n * tolerance:
+            break
+        active |= entering
+        idx = np.flatnonzero(active)
+        while True:
+            Xa = X[idx]
+            hess = (Xa * (counts / seats**2)) @ Xa.T
+            m = len(idx)
+            kkt = np.zeros((m + 1, m + 1))
+            kkt[:m, :m] = hess
+            kkt[:m, m] = 1.0
+            kkt[m, :m] = 1.0
+            d = np.linalg.lstsq(kkt, np.append(g[idx], 0.0), rcond=None)[0][:m]
+            # A panel at weight 0 the step would push negative stays out.
+            out = (w[idx] <= 0) & (d < 0)
+            if not out.any():
+                break
+            idx = idx[~out]
+        # Largest step keeping weights >= 0, then backtrack until the welfare rises.
+        neg = d < 0
+        step = min(1.0, float(np.min(-w[idx][neg] / d[neg]))) if neg.any() else 1.0
+        improved = False
+        for _ in range(40):
+            cand = w.copy()
+            cand[idx] = np.maximum(w[idx] + step * d, 0.0)
+            cand[cand < 1e-15] = 0.0
+            cand /= cand.sum()
+            fc = welfare(cand)
+            if fc >= f - 1e-15 * abs(f):
+                improved = fc > f
+                w, f = cand, fc
+                break
+            step /= 2
+        if not improved:
+            # Newton made no progress (a singular system): a fixed-point (EM) step always
+            # raises the welfare; seed entering panels with a little weight so it can use them.
+            v = w.copy()
+            v[entering] = 1e-6 / max(int(entering.sum()), 1)
+            v /= v.sum()
+            seats = v @ X
+            em = v * (X @ (counts / seats)) / n
+            fe = welfare(em)
+            if fe <= f:
+                break
+            w, f = em / em.sum(), fe
+    return w
+
+
+def nash(
+    inst: Instance,
+    *,
+    oracle: PanelOracle | None = None,
+    time_limit: float | None = None,
+    tolerance: float = 1e-6,
+) -> Distribution:
+    """The distribution maximising Nash welfare: the sum over people of log(probability).
+
+    Column generation again. The restricted master (weights on the panels found so far) is a
+    smooth concave problem, solved by active-set Newton steps (:func:`_nash_master`).
+    The derivative of the welfare with respect to a panel's weight is ``g = sum_t x_t / p_t``;
+    pricing asks the panel oracle (HiGHS) for the panel with the largest ``g``. At the optimum
+    no panel's ``g`` exceeds ``n``, the number of people, and ``max g - n`` bounds how far the
+    welfare is from optimal.
+
+    Parameters
+    ----------
+    inst : Instance
+        A problem with at least one feasible panel.
+    oracle : PanelOracle, optional
+        Reuse a pricing model.
+    time_limit : float, optional
+        Seconds before giving up with :class:`TimeoutError`.
+    tolerance : float
+        Stop when ``max g <= n (1 + tolerance)``.
+    """
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    oracle = oracle or PanelOracle(inst)
+    calls0 = oracle.calls
+    pool, covered, _ = _initial(inst, oracle)
+    counts = inst.counts.astype(np.float64)
+    cov = np.flatnonzero(covered)
+    n = float(counts[cov].sum())
+    X = np.array(pool.panels, dtype=np.float64)[:, cov]
+    w = np.full(len(X), 1.0 / len(X))
+    iterations = 0
+    while True:
+        iterations += 1
+        w = _nash_master(X, counts[cov], w)
+        pi = (w @ X) / counts[cov]
+        grad = np.zeros(inst.n_types)
+        grad[cov] = 1.0 / np.maximum(pi, 1e-12)
+        res = oracle.best(grad)
+        assert res is not None
+        value, x, others = res
+        if value <= n * (1 + tolerance):
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeoutError("selection did not converge in the time allowed")
+        new = [c for c in (x, *others) if grad @ c > n * (1 + tolerance)]
+        new_x = np.array(new, dtype=np.float64)[:, cov]
+        fresh = [r for r in new_x if not (r == X).all(axis=1).any()]
+        if not fresh:
+            break
+        X = np.vstack([X, np.array(fresh)])
+        w = np.append(w, np.zeros(len(fresh)))  # the master brings them in as the gradient asks
+
+    panels = np.zeros((len(X), inst.n_types), dtype=np.int64)
+    panels[:, cov] = np.rint(X).astype(np.int64)
+    keep = w > 1e-9
+    panels, weights = panels[keep], w[keep] / w[keep].sum()
+    probs = (weights @ panels) / counts
+    return Distribution(
+        method="nash",
+        panels=panels,
+        weights=weights,
+        type_probabilities=probs,
+        covered=covered,
+        stages=1,
+        iterations=iterations,
+        oracle_calls=oracle.calls - calls0,
+        seconds=time.perf_counter() - t0,
+        levels=[float(np.exp(np.sum(counts[cov] * np.log(np.maximum(probs[cov], 1e-300))) / n))],
+        candidates=panels,
+    )

@@ -1,0 +1,370 @@
+"""The selection problem in compact form: types of interchangeable people, and the panel oracle.
+
+Two volunteers with the same value in every quota category (and no household ties) are
+interchangeable: any fair selection gives them the same chance. Grouping them into *types*
+shrinks the problem from ``n`` people to ``T`` types; a panel becomes a vector of counts per
+type. On the paper's ``example_large_200`` (2,000 people) there are only three types.
+
+:class:`Instance` holds the compact problem; :class:`PanelOracle` is the mixed-integer program
+(on HiGHS) that finds the feasible panel of greatest weight, used for pricing in column
+generation, for the feasibility check and for covering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+# HiGHS status of a solved MIP/LP we accept as optimal.
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+_INFEASIBLE = (highspy.HighsModelStatus.kInfeasible,)
+
+
+@dataclass
+class Instance:
+    """A selection problem over types of interchangeable people.
+
+    Attributes
+    ----------
+    k : int
+        Panel size.
+    categories : list of str
+        Quota categories, in quota-file order.
+    values : list of list of str
+        The values of each category, in quota-file order.
+    lower, upper : numpy.ndarray
+        Quota bounds per (category, value), flattened in the order of ``values``.
+    type_values : numpy.ndarray
+        ``(T, C)`` flat value index of each type in each category.
+    counts : numpy.ndarray
+        ``(T,)`` number of people of each type.
+    person_type : numpy.ndarray
+        ``(n,)`` type of each person (row order of the pool).
+    households : list of numpy.ndarray
+        Type indices of each household with more than one member (each such member is a type of
+        its own), of which at most one may sit on a panel.
+    """
+
+    k: int
+    categories: list[str]
+    values: list[list[str]]
+    lower: np.ndarray
+    upper: np.ndarray
+    type_values: np.ndarray
+    counts: np.ndarray
+    person_type: np.ndarray
+    households: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def n_types(self) -> int:
+        return len(self.counts)
+
+    @property
+    def n_people(self) -> int:
+        return len(self.person_type)
+
+    @property
+    def n_values(self) -> int:
+        return len(self.lower)
+
+    def members(self) -> list[np.ndarray]:
+        """Person indices of each type, in pool order."""
+        order = np.argsort(self.person_type, kind="stable")
+        bounds = np.cumsum(self.counts)[:-1]
+        return np.split(order, bounds)
+
+    def value_matrix(self) -> np.ndarray:
+        """``(V, T)`` 0/1 matrix: does type ``t`` have value ``v``."""
+        a = np.zeros((self.n_values, self.n_types), dtype=np.int8)
+        for c in range(self.type_values.shape[1]):
+            a[self.type_values[:, c], np.arange(self.n_types)] = 1
+        return a
+
+    @classmethod
+    def from_codes(
+        cls,
+        codes: np.ndarray,
+        k: int,
+        categories: list[str],
+        values: list[list[str]],
+        lower: np.ndarray,
+        upper: np.ndarray,
+        household: np.ndarray | None = None,
+    ) -> Instance:
+        """Group people into types.
+
+        Parameters
+        ----------
+        codes : numpy.ndarray
+            ``(n, C)`` index of each person's value within each category's ``values``.
+        k, categories, values, lower, upper
+            As the attributes.
+        household : numpy.ndarray, optional
+            ``(n,)`` integer household label; ``-1`` or a label used once means no tie.
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        n, n_cat = codes.shape
+        offsets = np.concatenate([[0], np.cumsum([len(v) for v in values])[:-1]]).astype(np.int64)
+        flat = codes + offsets[None, :]
+        # Key per person: its value vector, or a unique key for members of shared households.
+        shared = np.zeros(n, dtype=bool)
+        if household is not None:
+            household = np.asarray(household, dtype=np.int64)
+            labels, inverse, sizes = np.unique(household, return_inverse=True, return_counts=True)
+            shared = (sizes[inverse] > 1) & (labels[inverse] >= 0)
+        key = np.concatenate([flat, np.where(shared, np.arange(n), -1)[:, None]], axis=1)
+        uniq, first, person_type = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        person_type = person_type.ravel()
+        # Number types by first appearance so results follow pool order.
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        person_type = rank[person_type]
+        type_values = uniq[order, :n_cat]
+        counts = np.bincount(person_type, minlength=len(order))
+        households: list[np.ndarray] = []
+        if household is not None and shared.any():
+            hh = household[shared]
+            tt = person_type[shared]
+            srt = np.argsort(hh, kind="stable")
+            hh, tt = hh[srt], tt[srt]
+            cuts = np.flatnonzero(np.diff(hh)) + 1
+            households = [np.sort(g) for g in np.split(tt, cuts)]
+        return cls(
+            k=int(k),
+            categories=list(categories),
+            values=[list(v) for v in values],
+            lower=np.asarray(lower, dtype=np.int64),
+            upper=np.asarray(upper, dtype=np.int64),
+            type_values=type_values,
+            counts=counts.astype(np.int64),
+            person_type=person_type.astype(np.int64),
+            households=households,
+        )
+
+
+def _new_highs() -> highspy.Highs:
+    h = highspy.Highs()
+    h.silent()
+    # Results must not depend on the number of cores; one thread is also fastest at this size.
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+class PanelOracle:
+    """Find the feasible panel of greatest weight (a MIP on HiGHS, kept between calls).
+
+    Variables are counts ``x_t`` in ``[0, counts_t]`` per type; constraints are the panel size,
+    the quota bounds and the household rule. Only the objective changes between calls, so the
+    model is built once.
+
+    Parameters
+    ----------
+    inst : Instance
+        The problem.
+    lower, upper : numpy.ndarray, optional
+        Replace the instance's quota bounds (used for relaxation checks).
+    """
+
+    def __init__(
+        self, inst: Instance, lower: np.ndarray | None = None, upper: np.ndarray | None = None
+    ):
+        self.inst = inst
+        self.calls = 0
+        h = _new_highs()
+        h.setOptionValue("mip_rel_gap", 1e-9)
+        h.setOptionValue("mip_abs_gap", 1e-10)
+        h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+        h.setOptionValue("mip_improving_solution_save", True)
+        n_t = inst.n_types
+        h.addVars(n_t, np.zeros(n_t), inst.counts.astype(np.float64))
+        h.changeColsIntegrality(
+            n_t, np.arange(n_t, dtype=np.int32), np.full(n_t, highspy.HighsVarType.kInteger)
+        )
+        lo = inst.lower if lower is None else lower
+        hi = inst.upper if upper is None else upper
+        self._lo, self._hi = np.asarray(lo), np.asarray(hi)
+        rows_lo = [float(inst.k)]
+        rows_hi = [float(inst.k)]
+        starts = [0]
+        idx: list[np.ndarray] = [np.arange(n_t)]
+        a = inst.value_matrix()
+        for v in range(inst.n_values):
+            members = np.flatnonzero(a[v])
+            starts.append(starts[-1] + len(idx[-1]))
+            idx.append(members)
+            rows_lo.append(float(lo[v]))
+            rows_hi.append(float(hi[v]))
+        for group in inst.households:
+            starts.append(starts[-1] + len(idx[-1]))
+            idx.append(group)
+            rows_lo.append(0.0)
+            rows_hi.append(1.0)
+        flat_idx = np.concatenate(idx).astype(np.int32)
+        h.addRows(
+            len(rows_lo),
+            np.array(rows_lo),
+            np.array(rows_hi),
+            len(flat_idx),
+            np.array(starts, dtype=np.int32),
+            flat_idx,
+            np.ones(len(flat_idx)),
+        )
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self._h = h
+        self._all = np.arange(n_t, dtype=np.int32)
+        self._tv: np.ndarray | None = None
+        self._hh: np.ndarray | None = None
+
+    def best(self, weights: np.ndarray) -> tuple[float, np.ndarray, list[np.ndarray]] | None:
+        """The panel maximising ``weights @ x``.
+
+        Returns
+        -------
+        (value, x, others) or None
+            The optimal value and count vector, and the other (improving) panels HiGHS met on the
+            way, which are feasible and often good columns too; ``None`` when no panel exists.
+        """
+        h = self._h
+        self.calls += 1
+        h.changeColsCost(len(self._all), self._all, np.asarray(weights, dtype=np.float64))
+        h.run()
+        status = h.getModelStatus()
+        if status != _OPTIMAL:
+            if status in _INFEASIBLE:
+                return None
+            raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+        x = np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
+        others = []
+        for sol in h.getSavedMipSolutions():
+            y = np.rint(np.asarray(sol.col_value)).astype(np.int64)
+            if not np.array_equal(y, x):
+                others.append(y)
+        return float(weights @ x), x, others
+
+    def add_constraint(self, coefs: np.ndarray, lower: float, upper: float = np.inf) -> None:
+        """Add ``lower <= coefs . x <= upper`` to every later call."""
+        nz = np.flatnonzero(coefs)
+        self._h.addRows(
+            1,
+            np.array([lower], dtype=np.float64),
+            np.array([upper], dtype=np.float64),
+            len(nz),
+            np.array([0], dtype=np.int32),
+            nz.astype(np.int32),
+            np.asarray(coefs, dtype=np.float64)[nz],
+        )
+
+    def set_bounds(self, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> None:
+        """Bound the count of each type (default: 0 to the type's size)."""
+        n_t = self.inst.n_types
+        lo = np.zeros(n_t) if lower is None else np.asarray(lower, dtype=np.float64)
+        hi = (
+            self.inst.counts.astype(np.float64)
+            if upper is None
+            else np.asarray(upper, dtype=np.float64)
+        )
+        self._h.changeColsBounds(n_t, self._all, lo, hi)
+
+    def improve(self, x: np.ndarray, weights: np.ndarray, max_swaps: int = 200) -> list[np.ndarray]:
+        """Local search: swap one person of a type for one of another while that gains weight.
+
+        A cheap heuristic used before the exact MIP in column generation: from a feasible panel
+        ``x``, repeatedly apply the best swap that keeps every quota and the household rule.
+        (Constraints added with :meth:`add_constraint` or :meth:`set_bounds` are not checked.)
+
+        Returns
+        -------
+        list of numpy.ndarray
+            The panels passed through, each better than the last (empty if ``x`` cannot be
+            improved by a single swap).
+        """
+        inst = self.inst
+        if self._tv is None:
+            self._tv = inst.type_values
+            self._hh = np.full(inst.n_types, -1, dtype=np.int64)
+            for g, members in enumerate(inst.households):
+                self._hh[members] = g
+        tv, hh = self._tv, self._hh
+        w = np.asarray(weights, dtype=np.float64)
+        x = x.copy()
+        cnt = np.zeros(inst.n_values, dtype=np.int64)
+        np.add.at(cnt, tv.ravel(), np.repeat(x, tv.shape[1]))
+        hh_cnt = (
+            np.bincount(hh[hh >= 0], weights=x[hh >= 0], minlength=len(inst.households))
+            if inst.households
+            else None
+        )
+        out: list[np.ndarray] = []
+        for _ in range(max_swaps):
+            a_idx = np.flatnonzero(x > 0)
+            b_idx = np.flatnonzero(x < inst.counts)
+            gain = w[b_idx][None, :] - w[a_idx][:, None]
+            if gain.size == 0 or gain.max() <= 1e-12:
+                break
+            can_rm = cnt - 1 >= self._lo
+            can_add = cnt + 1 <= self._hi
+            va = tv[a_idx][:, None, :]
+            vb = tv[b_idx][None, :, :]
+            ok = ((va == vb) | (can_rm[va] & can_add[vb])).all(axis=2)
+            if hh_cnt is not None:
+                gb = hh[b_idx]
+                busy = np.where(gb >= 0, hh_cnt[np.maximum(gb, 0)], 0)[None, :]
+                same = (hh[a_idx][:, None] == gb[None, :]) & (gb[None, :] >= 0)
+                ok &= (busy - same) == 0
+            ok &= a_idx[:, None] != b_idx[None, :]
+            gain = np.where(ok, gain, -np.inf)
+            i, j = np.unravel_index(np.argmax(gain), gain.shape)
+            if gain[i, j] <= 1e-12:
+                break
+            a, b = a_idx[i], b_idx[j]
+            x[a] -= 1
+            x[b] += 1
+            np.subtract.at(cnt, tv[a], 1)
+            np.add.at(cnt, tv[b], 1)
+            if hh_cnt is not None:
+                if hh[a] >= 0:
+                    hh_cnt[hh[a]] -= 1
+                if hh[b] >= 0:
+                    hh_cnt[hh[b]] += 1
+            out.append(x.copy())
+        return out
+
+    def feasible(self) -> bool:
+        """Whether any panel meets the quotas."""
+        return self.best(np.zeros(self.inst.n_types)) is not None
+
+    def cover(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Panels that between them contain every type that can sit on any panel.
+
+        Returns
+        -------
+        panels : list of numpy.ndarray
+            Count vectors.
+        covered : numpy.ndarray
+            Boolean per type: can this type be selected at all.
+        """
+        inst = self.inst
+        covered = np.zeros(inst.n_types, dtype=bool)
+        panels: list[np.ndarray] = []
+        seen: set[bytes] = set()
+        # Weight 1/count: a singleton type counts as much as a full large type, so each panel
+        # reaches as many still-uncovered types as it can.
+        base = 1.0 / inst.counts
+        while not covered.all():
+            res = self.best(np.where(covered, 0.0, base))
+            if res is None:
+                break
+            value, x, others = res
+            if value <= 1e-9:
+                break
+            for y in [x, *others]:
+                key = y.tobytes()
+                if key not in seen:
+                    seen.add(key)
+                    panels.append(y)
+                    covered |= y > 0
+        return panels, covered
