@@ -12,24 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assembly_fixture import POOL, QUOTAS
 from townhall.assembly import SEED_RULE, Lottery, read_pool, read_quotas, seed_index, select
 from townhall.errors import InputError
-
-POOL = pd.DataFrame(
-    {
-        "id": list("abcde"),
-        "sex": ["F", "F", "M", "M", "M"],
-        "age": ["young", "old", "young", "old", "old"],
-    }
-)
-QUOTAS = pd.DataFrame(
-    {
-        "category": ["sex", "sex", "age", "age"],
-        "value": ["F", "M", "young", "old"],
-        "min": 1,
-        "max": 1,
-    }
-)
 
 
 def seats(lottery: Lottery) -> dict[str, int]:

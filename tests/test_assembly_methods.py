@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assembly_fixture import POOL, QUOTAS
 from townhall.assembly import (
     Instance,
     build_instance,
@@ -19,25 +20,6 @@ from townhall.assembly import (
     read_pool,
     read_quotas,
     select,
-)
-
-# a: F young, b: F old, c: M young, d and e: M old. Panel of 2 with one of each sex and age.
-# The feasible panels are {a,d}, {a,e} and {b,c}. Maximin can give at most 1/3 to the lowest
-# (three panels must share probability 1), LEXIMIN puts 1/3 on each, so a (on two) gets 2/3.
-POOL = pd.DataFrame(
-    {
-        "id": list("abcde"),
-        "sex": ["F", "F", "M", "M", "M"],
-        "age": ["young", "old", "young", "old", "old"],
-    }
-)
-QUOTAS = pd.DataFrame(
-    {
-        "category": ["sex", "sex", "age", "age"],
-        "value": ["F", "M", "young", "old"],
-        "min": [1, 1, 1, 1],
-        "max": [1, 1, 1, 1],
-    }
 )
 
 

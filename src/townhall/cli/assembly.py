@@ -87,6 +87,27 @@ def _ids(text: str | None) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
+def _options(
+    method: str,
+    panels: int,
+    households: list[str] | None,
+    id_column: str | None,
+    birth_year: str | None,
+    year: int | None,
+    legacy_runs: int,
+) -> dict:
+    """The keyword arguments ``select`` and ``replace`` share, from the command's options."""
+    return {
+        "method": method.lower(),
+        "panels": panels,
+        "households": households or None,
+        "id_column": id_column,
+        "birth_year": birth_year,
+        "reference_year": year,
+        "legacy_runs_count": legacy_runs,
+    }
+
+
 def _summarise(sel, fmt: Format) -> None:
     st = sel.stats().reset_index(names="method")
     if fmt is Format.json:
@@ -162,24 +183,8 @@ def select_cmd(
     """Select a panel: fair distribution, uniform lottery, commitment, then the draw."""
     from townhall.assembly import select
 
-    _run(
-        lambda say: select(
-            pool,
-            quotas,
-            size,
-            method=method.lower(),
-            panels=panels,
-            households=households or None,
-            id_column=id_column,
-            birth_year=birth_year,
-            reference_year=year,
-            legacy_runs_count=legacy_runs,
-            progress=say,
-        ),
-        fmt,
-        out,
-        seed,
-    )
+    opts = _options(method, panels, households, id_column, birth_year, year, legacy_runs)
+    _run(lambda say: select(pool, quotas, size, progress=say, **opts), fmt, out, seed)
 
 
 @sub.command("replace")
@@ -207,21 +212,11 @@ def replace_cmd(
     """Refill a panel after dropouts, keeping the confirmed members and the quotas."""
     from townhall.assembly import replace
 
+    opts = _options(method, panels, households, id_column, birth_year, year, legacy_runs)
+    keep, left = _ids(confirmed), _ids(dropouts)
     _run(
         lambda say: replace(
-            pool,
-            quotas,
-            size,
-            confirmed=_ids(confirmed),
-            dropouts=_ids(dropouts),
-            method=method.lower(),
-            panels=panels,
-            households=households or None,
-            id_column=id_column,
-            birth_year=birth_year,
-            reference_year=year,
-            legacy_runs_count=legacy_runs,
-            progress=say,
+            pool, quotas, size, confirmed=keep, dropouts=left, progress=say, **opts
         ),
         fmt,
         out,
