@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import html
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
 from townhall.errors import TownhallError
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
+from townhall.web.app import _atlas, _csv, _plain, _qs, _records, _render
+from townhall.web.app import fmt_num as _num
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
     from townhall.places.compare import Comparison
     from townhall.places.pairing import Pairing
 
@@ -39,10 +39,6 @@ VERDICT_CLASS = {"falling behind": "bad", "worse": "bad", "ahead": "good", "bett
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _atlas(request: Request) -> Atlas:
-    return request.app.state.atlas
-
-
 def _pairing(request: Request) -> Pairing:
     """The pairing of every town, made once per app (the atlas is immutable)."""
     from townhall.places.pairing import Pairing
@@ -51,42 +47,6 @@ def _pairing(request: Request) -> Pairing:
     if "towns:pairing" not in cache:
         cache["towns:pairing"] = Pairing(_atlas(request))
     return cache["towns:pairing"]
-
-
-def _render(request: Request, name: str, **ctx: Any) -> HTMLResponse:
-    from townhall.web import app as web
-
-    return web._render(request, name, **ctx)
-
-
-def _qs(**params: Any) -> str:
-    kept = {k: v for k, v in params.items() if v not in (None, "")}
-    return "?" + urlencode(kept) if kept else ""
-
-
-def _plain(v: Any) -> Any:
-    if v is None or isinstance(v, str | bool | int):
-        return v
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    return v
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
-
-
-def _csv(df: pd.DataFrame, name: str) -> Response:
-    return Response(df.to_csv(index=False), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
-def _num(v: Any) -> str:
-    from townhall.web.app import fmt_num
-
-    return fmt_num(v)
 
 
 # -- the chart ---------------------------------------------------------------------------------
