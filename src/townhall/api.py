@@ -12,6 +12,7 @@ and any number of processes can share it.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import unicodedata
@@ -544,12 +545,18 @@ def _f(v: Any) -> float | None:
 
 
 def _plain(v: Any) -> Any:
-    if v is None:
+    """A value fit for JSON: numpy scalars as plain Python, NaN, NA and infinities as None."""
+    if v is None or isinstance(v, str | bool | int | list | dict | tuple):
+        return v
+    if pd.isna(v):
         return None
-    if isinstance(v, float) and pd.isna(v):
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
         return None
-    return v.item() if hasattr(v, "item") else v
+    return v
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Frame rows as JSON-ready dicts."""
     return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]

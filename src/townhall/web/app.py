@@ -43,7 +43,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townhall import __version__
-from townhall.api import LEVELS, ROLLUP_LEVELS, AmbiguousPlaceError, Atlas, open_atlas
+from townhall.api import (
+    LEVELS,
+    ROLLUP_LEVELS,
+    AmbiguousPlaceError,
+    Atlas,
+    _records,
+    open_atlas,
+)
 from townhall.errors import (
     AtlasMissingError,
     DataMissingError,
@@ -313,25 +320,6 @@ def _near_codes(atlas: Atlas, code: str, level: str, n: int = 5) -> list[str]:
 def place_url(level: str, code: str) -> str:
     """Path of a place page."""
     return f"/place/{quote(level)}/{quote(code)}"
-
-
-def _plain(v: Any) -> Any:
-    if v is None or isinstance(v, str | bool | int):
-        return v
-    if isinstance(v, list | dict | tuple):
-        return v
-    if pd.isna(v):
-        return None
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Frame rows as JSON-ready dicts (NaN becomes null, numpy scalars plain Python)."""
-    return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")

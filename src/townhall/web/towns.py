@@ -23,9 +23,10 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from townhall.api import _plain, _records
 from townhall.errors import TownhallError
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
-from townhall.web.app import _atlas, _csv, _plain, _qs, _records, _render
+from townhall.web.app import _atlas, _csv, _qs, _render
 from townhall.web.app import fmt_num as _num
 
 if TYPE_CHECKING:
