@@ -74,16 +74,15 @@ def census_profile(atlas: Atlas, area: Area) -> dict[str, dict[str, float]]:
     """
     from townhall.errors import TownhallError
 
+    if area.level in ("rgn", "cty", "cauth", "ctry"):
+        return _sum_of_councils(atlas, area)
     if area.level == "lad":
         lads = pd.Series({area.code: 1.0})
     else:
         parents = atlas.parents(area.code, area.level)
         lads = parents[parents["level"] == "lad"].set_index("code")["weight"]
     if lads.empty:
-        raise TownhallError(
-            f"{area.name} ({area.level}) has no council link in the atlas, so its census profile is unknown.",
-            hint="Use a council, town, 2024 seat or region in England or Wales.",
-        )
+        raise _no_profile(area)
     own = _values(atlas, area.level, [area.code], list(AGE.values()))
     lad_vals = _values(atlas, "lad", list(lads.index), _ids(SEX) + _ids(ETHNICITY) + _ids(QUALIFICATION) + _ids(TENURE))
     if own.empty or lad_vals.empty:
@@ -105,4 +104,38 @@ def census_profile(atlas: Atlas, area: Area) -> dict[str, dict[str, float]]:
     profile = {"age": age}
     for cat, s in shares.items():
         profile[cat] = {k: round(v * adults, 1) for k, v in s.items()}
+    return profile
+
+
+def _no_profile(area: Area) -> Exception:
+    from townhall.errors import TownhallError
+
+    return TownhallError(
+        f"{area.name} ({area.level}, {area.code}) has no council link in the atlas, "
+        "so its census profile is unknown.",
+        hint="Use a council, county, combined authority, region, town, 2024 seat or small area "
+        "in England or Wales.",
+    )
+
+
+def _sum_of_councils(atlas: Atlas, area: Area) -> dict[str, dict[str, float]]:
+    """A region, county, combined authority or country: the sum of its councils' counts.
+
+    Councils nest exactly in these areas, so the counts simply add up (no mixing needed).
+    """
+    lads = atlas.children(area.code, area.level, "lad")["code"].tolist()
+    if not lads:
+        raise _no_profile(area)
+    specs = {"age": AGE, "sex": SEX, "ethnicity": ETHNICITY, "qualification": QUALIFICATION, "tenure": TENURE}
+    vals = _values(atlas, "lad", lads, [i for spec in specs.values() for i in _ids(spec)]).sum()
+    age = _group(vals, AGE)
+    adults = sum(age.values())
+    profile = {"age": age}
+    for cat, spec in specs.items():
+        if cat == "age":
+            continue
+        g = _group(vals, spec)
+        tot = sum(g.values())
+        # Scaled to adults, as for a council (ethnicity and tenure count residents and households).
+        profile[cat] = {k: round(v / tot * adults, 1) if tot else 0.0 for k, v in g.items()}
     return profile
