@@ -9,17 +9,14 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from townhall.web.towns import dot_interval_svg, router
+from townhall.web.towns import dot_interval_svg
 
 
 @pytest.fixture(scope="module")
 def client(atlas_path):
     from townhall.web.app import create_app
 
-    app = create_app(atlas_path)
-    if not any(getattr(r, "path", "") == "/compare" for r in app.routes):  # until create_app includes it
-        app.include_router(router)
-    with TestClient(app) as c:
+    with TestClient(create_app(atlas_path)) as c:
         yield c
 
 

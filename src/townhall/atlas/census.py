@@ -17,6 +17,10 @@ import pandas as pd
 if TYPE_CHECKING:
     from townhall.api import Area, Atlas
 
+#: Levels whose places have a census profile: councils, the areas councils nest in, and
+#: places made of small areas (the web links these to their assembly quotas).
+PROFILE_LEVELS = ("lad", "cty", "cauth", "rgn", "ctry", "town", "pcon24", "lsoa21")
+
 AGE = {"16-24": "census21_pop_16_24", "25-34": "census21_pop_25_34", "35-49": "census21_pop_35_49",
        "50-64": "census21_pop_50_64", "65+": "census21_pop_65_plus"}
 SEX = {"Female": ("census21_sex_working_age_females", "census21_sex_older_females"),

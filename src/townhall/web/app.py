@@ -51,6 +51,7 @@ from townhall.api import (
     _records,
     open_atlas,
 )
+from townhall.atlas.census import PROFILE_LEVELS
 from townhall.errors import (
     AtlasMissingError,
     DataMissingError,
@@ -176,7 +177,7 @@ def create_app(atlas_path: Path) -> FastAPI:
 
 
 #: Modules of other areas that add pages and API routes (each exposes ``router``).
-AREA_ROUTERS = ("towns",)
+AREA_ROUTERS = ("towns", "assembly")
 
 
 def _area_routers() -> list[APIRouter]:
@@ -447,7 +448,7 @@ templates.env.filters["sentence"] = _sentence
 templates.env.filters["scheme"] = _scheme
 templates.env.globals.update(
     place_url=place_url, LEVELS=LEVELS, LEVEL_PLURAL=LEVEL_PLURAL, SCHEME_NAMES=SCHEME_NAMES,
-    COUNTRIES=COUNTRIES, qs=_qs,
+    COUNTRIES=COUNTRIES, qs=_qs, PROFILE_LEVELS=PROFILE_LEVELS,
 )
 
 
