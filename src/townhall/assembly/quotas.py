@@ -279,6 +279,29 @@ def read_quotas(
     return quotas
 
 
+def bound_problems(quotas: Quotas, size: int) -> list[tuple[str, str]]:
+    """Categories that cannot add up to the panel size on their own: ``(message, category)``."""
+    out = []
+    for cat in quotas.categories:
+        sub = quotas.table[quotas.table["category"] == cat]
+        lo, hi = int(sub["min"].sum()), int(sub["max"].sum())
+        if lo > size:
+            out.append(
+                (
+                    f"The minimums of category {cat!r} add up to {lo}, more than the panel size {size}.",
+                    cat,
+                )
+            )
+        if hi < size:
+            out.append(
+                (
+                    f"The maximums of category {cat!r} add up to {hi}, less than the panel size {size}.",
+                    cat,
+                )
+            )
+    return out
+
+
 def check_bounds(quotas: Quotas, size: int) -> None:
     """Check each category can add up to the panel size on its own.
 
@@ -287,22 +310,8 @@ def check_bounds(quotas: Quotas, size: int) -> None:
     InfeasibleQuotasError
         When a category's minimums add up to more than ``size`` or its maximums to less.
     """
-    t = quotas.table
-    for cat in quotas.categories:
-        sub = t[t["category"] == cat]
-        lo, hi = int(sub["min"].sum()), int(sub["max"].sum())
-        if lo > size:
-            raise InfeasibleQuotasError(
-                f"The minimums of category {cat!r} add up to {lo}, more than the panel size {size}.",
-                file=quotas.source,
-                column=cat,
-            )
-        if hi < size:
-            raise InfeasibleQuotasError(
-                f"The maximums of category {cat!r} add up to {hi}, less than the panel size {size}.",
-                file=quotas.source,
-                column=cat,
-            )
+    for message, cat in bound_problems(quotas, size)[:1]:
+        raise InfeasibleQuotasError(message, file=quotas.source, column=cat)
 
 
 def quotas_from_shares(

@@ -22,7 +22,13 @@ from townhall.assembly.legacy import legacy_runs
 from townhall.assembly.lottery import Lottery, round_lottery
 from townhall.assembly.model import Instance, PanelOracle
 from townhall.assembly.pool import Pool, read_pool
-from townhall.assembly.quotas import InfeasibleQuotasError, Quotas, read_quotas, relaxation
+from townhall.assembly.quotas import (
+    InfeasibleQuotasError,
+    Quotas,
+    bound_problems,
+    read_quotas,
+    relaxation,
+)
 from townhall.errors import InputError
 
 METHODS = ("leximin", "maximin", "nash", "legacy")
@@ -244,21 +250,8 @@ def check_feasible(pool: Pool, quotas: Quotas, size: int) -> PanelOracle:
             )
         return InfeasibleQuotasError(message, relaxation=table, **kw)
 
-    for cat in quotas.categories:
-        sub = quotas.table[quotas.table["category"] == cat]
-        lo, hi = int(sub["min"].sum()), int(sub["max"].sum())
-        if lo > size:
-            raise fail(
-                f"The minimums of category {cat!r} add up to {lo}, more than the panel size {size}.",
-                file=quotas.source,
-                column=cat,
-            )
-        if hi < size:
-            raise fail(
-                f"The maximums of category {cat!r} add up to {hi}, less than the panel size {size}.",
-                file=quotas.source,
-                column=cat,
-            )
+    for message, cat in bound_problems(quotas, size)[:1]:
+        raise fail(message, file=quotas.source, column=cat)
     have = inst.value_matrix() @ inst.counts
     for i, (cat, val) in enumerate(quotas.flat_values):
         if have[i] < inst.lower[i]:
