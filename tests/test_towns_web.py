@@ -72,3 +72,21 @@ def test_dot_interval_svg_positions():
     cx = [float(v) for v in re.findall(r'<circle cx="([\d.]+)"', svg)]
     assert cx == pytest.approx([210 + 414 * 25 / 40, 210 + 414 * 10 / 40], abs=0.06)
     assert 'fill="#2e7d4f"' in svg and 'fill="#b3432f"' in svg
+
+
+def test_town_place_page_shows_its_city_and_charts(client):
+    page = client.get("/place/town/E35000961").text  # Barnsley
+    assert '<h2>Barnsley and its neighbouring city</h2>' in page
+    assert 'Nearest city: <a href="/place/town/E35000930">Sheffield</a> <span class="muted">20.9 km</span>' in page
+    assert '<img src="/town/E35000961/gaps.svg"' in page and '/town/E35000961/gaps.svg?chart=trend' in page
+    svg = client.get("/town/E35000961/gaps.svg")
+    assert svg.headers["content-type"] == "image/svg+xml"
+    # The composite and the seven domains, each a row of the chart.
+    for label in ("Index of Multiple Deprivation", "Income", "Living environment"):
+        assert f">{label}</text>" in svg.text
+    assert svg.text.count("<circle") == 8
+    trend = client.get("/town/E35000961/gaps.svg", params={"chart": "trend"})
+    assert trend.status_code == 200 and "2019 (hollow)" in trend.text
+    # A city has no city of its own: no section, and no chart.
+    assert "its neighbouring city</h2>" not in client.get("/place/town/E35000930").text
+    assert client.get("/town/E35000930/gaps.svg").status_code == 400

@@ -765,9 +765,17 @@ def place(request: Request, level: str, code: str) -> Response:
     for i, row in zip(prof["indicators"], _indicator_rows(prof["indicators"], plural), strict=True):
         topics.setdefault(i["topic"] or "other", []).append(row)
     base = f"/api/place/{quote(level)}/{quote(code)}"
+    pairings = None
+    if area["level"] == "town":
+        from townhall.web.towns import town_pairings  # the towns module imports this one
+
+        try:
+            pairings = town_pairings(request, area["code"])
+        except TownhallError:  # an atlas without cities (a partial build): show the rest
+            pairings = None
     return _render(request, "place.html", p=prof, area=area,
                    headline=_indicator_rows(prof.get("headline", []), plural), topics=topics,
-                   plural=plural, api_base=base, json_url=base)
+                   plural=plural, api_base=base, json_url=base, pairings=pairings)
 
 
 @pages.get("/place/{level}/{code}/within/{child_level}")

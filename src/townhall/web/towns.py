@@ -16,12 +16,13 @@ app's base template and its :class:`~townhall.api.Atlas` (``request.app.state.at
 from __future__ import annotations
 
 import html
+import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from townhall.api import _plain, _records
 from townhall.errors import TownhallError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from townhall.places.pairing import Pairing
 
 router = APIRouter()
+_GAPS_LOCK = threading.Lock()
 Format = Literal["json", "csv"]
 Rule = Literal["nearest", "ttwa"]
 VERDICT_CLASS = {"falling behind": "bad", "worse": "bad", "ahead": "good", "better": "good"}
@@ -83,7 +85,7 @@ def dot_interval_svg(rows: list[dict[str, Any]], *, title: str, unit: str = "", 
         return label_width + plot_w * (v + span) / (2 * span)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="dotchart" viewBox="0 0 {width} {height}" '
-           f'width="100%" role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>']
+           f'width="100%" font-family="system-ui, sans-serif" role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>']
     for t in (-span, -span / 2, 0.0, span / 2, span):
         xx = x(t)
         out.append(f'<line x1="{xx:.1f}" y1="{top}" x2="{xx:.1f}" y2="{height - bottom + 4}" '
@@ -187,7 +189,25 @@ def compare_page(request: Request, a: str = "", b: str = "", level: str = "", ru
 
 # -- a town's gaps -----------------------------------------------------------------------------
 def town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
-    """A town's pairing, gaps on every indicator and trend, ready for JSON."""
+    """A town's pairing, gaps on every indicator and trend, ready for JSON.
+
+    Kept for the last few towns asked for: a town page, its two chart images and its JSON all
+    need the same seeded bootstrap, and the atlas never changes under a running app.
+    """
+    cache = request.app.state.cache.setdefault("towns:gaps", {})
+    key = (code, rule)
+    with _GAPS_LOCK:
+        hit = cache.get(key)
+    if hit is None:
+        hit = _town_gaps_data(request, code, rule)
+        with _GAPS_LOCK:
+            while len(cache) >= 32:
+                cache.pop(next(iter(cache)))
+            cache[key] = hit
+    return hit
+
+
+def _town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
     from townhall.places.gaps import gaps_for_pairs
 
     atlas = _atlas(request)
@@ -199,9 +219,7 @@ def town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
                             hint="Cities and Welsh towns have no paired city.")
     r = row.iloc[0]
     city = p.city_of(town.code, rule)
-    pairings = {k: (None if pd.isna(r[f"{k}_city"]) else
-                    {"code": r[f"{k}_city"], "name": r[f"{k}_city_name"], "km": float(r[f"{k}_km"])})
-                for k in ("nearest", "ttwa")}
+    pairings = town_pairings(request, town.code)
     out: dict[str, Any] = {"town": {"code": town.code, "name": town.name, "population": town.population,
                                     "population_year": town.population_year},
                            "rule": rule, "city": city, "pairings": pairings,
@@ -236,11 +254,8 @@ def api_town_gaps(request: Request, code: str, rule: Rule = "nearest", format: F
     return d
 
 
-@router.get("/town/{code}/gaps", include_in_schema=False, response_class=HTMLResponse)
-def town_gaps_page(request: Request, code: str, rule: Rule = "nearest") -> HTMLResponse:
-    from townhall.places.compare import short_name
-
-    d = town_gaps_data(request, code, rule)
+def _charts(d: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+    """The gaps chart (IoD 2025 percentiles), the trend chart and the trend rows of a town."""
     gaps = {g["indicator"]: g for g in d["gaps"]}
     chart_rows, trend_rows = [], []
     for dom in DOMAINS:
@@ -259,6 +274,15 @@ def town_gaps_page(request: Request, code: str, rule: Rule = "nearest") -> HTMLR
          for t in trend_rows],
         title=f"{name}: gap in 2019 (hollow) and 2025 (filled)", unit="gap in national percentile points",
     ) if trend_rows else ""
+    return chart, trend_chart, trend_rows
+
+
+@router.get("/town/{code}/gaps", include_in_schema=False, response_class=HTMLResponse)
+def town_gaps_page(request: Request, code: str, rule: Rule = "nearest") -> HTMLResponse:
+    from townhall.places.compare import short_name
+
+    d = town_gaps_data(request, code, rule)
+    chart, trend_chart, trend_rows = _charts(d)
     rows = []
     for g in d["gaps"]:
         rows.append({**g, "short": short_name(g["indicator"], g["name"]), "cls": VERDICT_CLASS.get(g["verdict"] or "", ""),
@@ -266,3 +290,32 @@ def town_gaps_page(request: Request, code: str, rule: Rule = "nearest") -> HTMLR
     base = f"/api/town/{d['town']['code']}/gaps"
     return _render(request, "town_gaps.html", d=d, rows=rows, chart=chart, trend=trend_rows, trend_chart=trend_chart,
                    rule=rule, json_url=base + _qs(rule=rule), csv_url=base + _qs(rule=rule, format="csv"))
+
+
+@router.get("/town/{code}/gaps.svg", include_in_schema=False)
+def town_gaps_svg(request: Request, code: str, rule: Rule = "nearest",
+                  chart: Literal["gaps", "trend"] = "gaps") -> Response:
+    """A town's gaps chart or trend chart alone, as an SVG image (the town's place page shows
+    both as images, so the page itself stays fast while the bootstrap runs)."""
+    d = town_gaps_data(request, code, rule)
+    gaps_svg, trend_svg, _ = _charts(d)
+    svg = gaps_svg if chart == "gaps" else trend_svg
+    if not svg:
+        raise TownhallError(f"{d['town']['name']} has no {chart} chart (no city by this rule).")
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Cache-Control": "max-age=3600"})  # the atlas is immutable
+
+
+def town_pairings(request: Request, code: str) -> dict[str, Any] | None:
+    """A town's paired cities by both rules with distances, or None (cities, Welsh towns)."""
+    row = _pairing(request).table
+    row = row[row["town"] == code]
+    if row.empty:
+        return None
+    from townhall.places.pairing import LONDON
+
+    r = row.iloc[0]
+    return {k: (None if pd.isna(r[f"{k}_city"]) else
+                {"code": r[f"{k}_city"], "name": r[f"{k}_city_name"], "km": float(r[f"{k}_km"]),
+                 "level": "rgn" if r[f"{k}_city"] == LONDON else "town"})
+            for k in ("nearest", "ttwa")}
