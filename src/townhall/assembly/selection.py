@@ -269,6 +269,8 @@ def check_feasible(pool: Pool, quotas: Quotas, size: int) -> PanelOracle:
 
 
 def _as_quotas(quotas: str | Path | pd.DataFrame | Quotas, size: int) -> Quotas:
+    if int(size) < 1:
+        raise InputError("The panel size must be at least 1.", value=size)
     return quotas if isinstance(quotas, Quotas) else read_quotas(quotas, size)
 
 
