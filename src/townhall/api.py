@@ -531,8 +531,9 @@ class Atlas:
 
         Returns ``{category: {value: count}}`` for categories age, sex,
         ethnicity, qualification and tenure where the atlas holds them for the
-        place (councils directly; other places by summing their small areas or
-        councils where a link exists).
+        place (councils directly; counties, combined authorities, regions and
+        countries as the sum of their councils; towns, seats and small areas from
+        their own age bands and their councils' other tables).
         """
         from townhall.atlas.census import census_profile
 

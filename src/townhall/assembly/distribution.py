@@ -12,8 +12,8 @@ Everything runs over types of interchangeable people (see :mod:`townhall.assembl
 - **LEXIMIN** maximises the lowest, then, holding that, the second lowest, and so on. Each
   stage is a maximin over the people not yet fixed; people whose dual price is positive at the
   optimum cannot do better than the stage optimum and are fixed at it.
-- **Nash welfare** maximises the sum of the logarithms of the probabilities; the logarithm is
-  replaced by tangent lines added as needed (an outer approximation), so every step stays an LP.
+- **Nash welfare** maximises the sum of the logarithms of the probabilities; the master over the
+  panels found so far is solved by active-set Newton steps, pricing again by the panel oracle.
 """
 
 from __future__ import annotations
@@ -73,8 +73,6 @@ class Distribution:
     oracle_calls: int = 0
     seconds: float = 0.0
     levels: list[float] = field(default_factory=list)
-    #: Every panel generated on the way (a superset of ``panels``), useful for rounding.
-    candidates: np.ndarray | None = None
     #: ``(y, v)`` per LEXIMIN stage: the stage's dual prices and the largest ``y . x`` over
     #: panels. Panels of every optimal distribution have ``y . x == v`` for all stages.
     faces: list[tuple[np.ndarray, float]] = field(default_factory=list)
@@ -113,7 +111,6 @@ class _Master:
     """
 
     def __init__(self, inst: Instance, pool: _ColumnPool, n_extra: int):
-        self.inst = inst
         self.pool = pool
         self.h = _new_highs()
         # Presolve would discard the basis; the warm start is what makes re-solves cheap, and
@@ -184,8 +181,8 @@ def _generate(
     deadline: float | None,
     rhs: np.ndarray,
     alpha: float = SMOOTHING,
-) -> tuple[np.ndarray, float]:
-    """Column generation to optimality, with dual smoothing; returns the type duals and the gap.
+) -> np.ndarray:
+    """Column generation to optimality, with dual smoothing; returns the type duals.
 
     The master is ``max z`` (as ``min -z``); with type duals ``y`` (normalised so the unfixed
     types' duals, times their sizes, sum to 1) every ``y`` gives an upper bound on the stage
@@ -230,25 +227,23 @@ def _generate(
             if ub < best_ub:
                 best_ub, center = ub, y
             if best_ub - z_lp <= PRICING_TOLERANCE:
-                return y_lp, best_ub - z_lp
+                return y_lp
             new = [c for c in (x, *others) if y_lp @ c - mu > PRICING_TOLERANCE]
             if master.add_panels(new):
                 a = alpha
                 break
             if y is y_lp:
                 # Every improving panel is already a column: optimal up to numerics.
-                return y_lp, best_ub - z_lp
+                return y_lp
             a = a - 0.3 if a > 0.3 else 0.0  # mispricing: step towards the LP duals
 
 
-def _face_value(master: _Master, y: np.ndarray) -> float:
+def _face_value(master: _Master) -> float:
     """The threshold ``-mu`` of the last master solve: the largest ``y . x`` over all panels."""
     return float(-np.asarray(master.h.getSolution().row_dual)[master.T])
 
 
-def _initial(
-    inst: Instance, oracle: PanelOracle
-) -> tuple[_ColumnPool, np.ndarray, list[np.ndarray]]:
+def _initial(oracle: PanelOracle) -> tuple[_ColumnPool, np.ndarray, list[np.ndarray]]:
     panels, covered = oracle.cover()
     pool = _ColumnPool()
     for x in panels:
@@ -284,7 +279,7 @@ def leximin(
     deadline = None if time_limit is None else t0 + time_limit
     oracle = oracle or PanelOracle(inst)
     calls0 = oracle.calls
-    pool, covered, first = _initial(inst, oracle)
+    pool, covered, first = _initial(oracle)
     T = inst.n_types
     counts = inst.counts.astype(np.float64)
 
@@ -323,11 +318,11 @@ def leximin(
     stages = 0
     while not fixed.all():
         stages += 1
-        y, _gap = _generate(master, oracle, stats, deadline, rhs)
+        y = _generate(master, oracle, stats, deadline, rhs)
         z = float(np.asarray(h.getSolution().col_value)[0])
         levels.append(z)
         # Every panel in an optimal distribution lies on this face: y . x is at its maximum.
-        faces.append((y.copy(), _face_value(master, y)))
+        faces.append((y.copy(), _face_value(master)))
         if maximin_only:
             break
         mass = y * counts
@@ -358,7 +353,6 @@ def leximin(
         oracle_calls=oracle.calls - calls0,
         seconds=time.perf_counter() - t0,
         levels=levels,
-        candidates=np.array(pool.panels, dtype=np.int64),
         faces=faces,
     )
 
@@ -473,7 +467,7 @@ def nash(
     deadline = None if time_limit is None else t0 + time_limit
     oracle = oracle or PanelOracle(inst)
     calls0 = oracle.calls
-    pool, covered, _ = _initial(inst, oracle)
+    pool, covered, _ = _initial(oracle)
     counts = inst.counts.astype(np.float64)
     cov = np.flatnonzero(covered)
     n = float(counts[cov].sum())
@@ -517,5 +511,4 @@ def nash(
         oracle_calls=oracle.calls - calls0,
         seconds=time.perf_counter() - t0,
         levels=[float(np.exp(np.sum(counts[cov] * np.log(np.maximum(probs[cov], 1e-300))) / n))],
-        candidates=panels,
     )

@@ -310,6 +310,8 @@ def check_bounds(quotas: Quotas, size: int) -> None:
     InfeasibleQuotasError
         When a category's minimums add up to more than ``size`` or its maximums to less.
     """
+    if size < 1:
+        raise InputError("The panel size must be at least 1.", value=size)
     for message, cat in bound_problems(quotas, size)[:1]:
         raise InfeasibleQuotasError(message, file=quotas.source, column=cat)
 

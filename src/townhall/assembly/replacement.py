@@ -7,7 +7,6 @@ quotas still hold for the whole panel, and the households of confirmed members a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 
 from townhall.assembly.pool import Pool
 from townhall.assembly.quotas import InfeasibleQuotasError, Quotas
-from townhall.assembly.selection import METHODS, Selection, _as_pool, _as_quotas, _run
+from townhall.assembly.selection import Selection, _read, _run
 from townhall.errors import InputError
 
 
@@ -66,22 +65,16 @@ def replace(
     InfeasibleQuotasError
         The confirmed members already exceed a maximum, or no refill meets the quotas.
     """
-    if method not in METHODS:
-        raise InputError(
-            f"Unknown method {method!r}.", hint=f"Choose one of: {', '.join(METHODS)}."
-        )
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    q = _as_quotas(quotas, size)
-    p = _as_pool(
+    p, q, timings = _read(
         pool,
-        q,
+        quotas,
+        size,
+        method,
         id_column=id_column,
         households=households,
         birth_year=birth_year,
         reference_year=reference_year,
     )
-    timings["read"] = time.perf_counter() - t
     ids = p.frame["id"]
     known = set(ids)
     keep = [str(i).strip() for i in confirmed]

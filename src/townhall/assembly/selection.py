@@ -268,14 +268,22 @@ def check_feasible(pool: Pool, quotas: Quotas, size: int) -> PanelOracle:
     return oracle
 
 
-def _as_quotas(quotas: str | Path | pd.DataFrame | Quotas, size: int) -> Quotas:
-    if int(size) < 1:
-        raise InputError("The panel size must be at least 1.", value=size)
-    return quotas if isinstance(quotas, Quotas) else read_quotas(quotas, size)
-
-
-def _as_pool(pool, quotas: Quotas, **kw) -> Pool:
-    return pool if isinstance(pool, Pool) else read_pool(pool, quotas, **kw)
+def _read(
+    pool: str | Path | pd.DataFrame | Pool,
+    quotas: str | Path | pd.DataFrame | Quotas,
+    size: int,
+    method: str,
+    **read_kw,
+) -> tuple[Pool, Quotas, dict[str, float]]:
+    """Check the method, read quotas then pool (files, frames or ready objects), time it."""
+    if method not in METHODS:
+        raise InputError(
+            f"Unknown method {method!r}.", hint=f"Choose one of: {', '.join(METHODS)}."
+        )
+    t = time.perf_counter()
+    q = quotas if isinstance(quotas, Quotas) else read_quotas(quotas, size)
+    p = pool if isinstance(pool, Pool) else read_pool(pool, q, **read_kw)
+    return p, q, {"read": time.perf_counter() - t}
 
 
 def select(
@@ -341,25 +349,19 @@ def select(
     >>> s.probabilities.tolist()
     [0.5, 0.5, 0.5, 0.5]
     """
-    if method not in METHODS:
-        raise InputError(
-            f"Unknown method {method!r}.", hint=f"Choose one of: {', '.join(METHODS)}."
-        )
     if panels < 1:
         raise InputError("The lottery needs at least one panel.", value=panels)
     say = progress or (lambda _msg: None)
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    q = _as_quotas(quotas, size)
-    p = _as_pool(
+    p, q, timings = _read(
         pool,
-        q,
+        quotas,
+        size,
+        method,
         id_column=id_column,
         households=households,
         birth_year=birth_year,
         reference_year=reference_year,
     )
-    timings["read"] = time.perf_counter() - t
     return _run(p, q, size, method, seed, panels, legacy_runs_count, time_limit, say, timings)
 
 

@@ -1,9 +1,10 @@
 """A place's Census 2021 profile by category, the input to assembly quotas.
 
 Councils have the topic summaries directly (sex, ethnicity, qualifications,
-tenure). A town, seat or region gets its own age structure and tenure from its
-small areas (rolled up in the atlas) and the other categories from the
-council(s) it lies in, mixed by the share of its population in each. The
+tenure). A town, seat or small area gets its own age structure from its small
+areas (rolled up in the atlas) and the other categories from the council(s) it
+lies in, mixed by the share of its population in each. A county, combined
+authority, region or country is the sum of its councils. The
 profile counts adults (16+) where the table allows; ethnicity and tenure are
 shares of all residents and of households respectively, scaled to adults.
 """
