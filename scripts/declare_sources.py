@@ -64,10 +64,55 @@ INCLUDE = [
     "sortition/citizensassemblies-replication/data/example_large_200/",
     "sortition/citizensassemblies-replication/reference_output/example_",
     "sortition/sortition-algorithms-fixtures/",
+    # The new wings (elections, evidence, infrastructure, funding, maps) and the sf_e pool.
+    "politics_finance/",
+    "facilities_census/",
+    "indicators/social_infrastructure/",
+    "indicators/towns/",
+    "indicators/ons_indicators/life-expectancy",
+    "geography/postcode_districts_gibbs/",
+    "geography/onsvisual_uk_topojson/",
+    "geography/onsvisual_topojson_boundaries/",
+    "geography/hcl_hex_cartograms/",
+    "geography/drkane_geo_lookups/",
+    "geography/mysociety_la/",
+    "geography/mysociety_2025_constituencies/PARL25_LAD23_combo_overlap.parquet",
+    "geography/librarieshacked_geography_db/",
+    "geography/open_innovations_constituencies/",
+    "sortition/citizensassemblies-replication/",
 ]
 
 # (path prefix, vintage, publisher's own page): first match wins.
 META = [
+    ("politics_finance/elections/EU-referendum", "23 June 2016", "https://www.electoralcommission.org.uk/who-we-are-and-what-we-do/elections-and-referendums/past-elections-and-referendums/eu-referendum/results-and-turnout-eu-referendum"),
+    ("politics_finance/elections/Final estimates", "2016 (2010 seats)", "https://medium.com/@chrishanretty/final-estimates-of-the-leave-vote-or-areal-interpolation-and-the-uks-referendum-on-eu-membership-5490b6cab878"),
+    ("politics_finance/elections/1918-2017", "1918-2017 general elections", "https://commonslibrary.parliament.uk/research-briefings/cbp-8647/"),
+    ("politics_finance/elections/HoC-GE2017", "8 June 2017", "https://commonslibrary.parliament.uk/research-briefings/cbp-7979/"),
+    ("politics_finance/elections/HoC-GE2019", "12 December 2019", "https://commonslibrary.parliament.uk/research-briefings/cbp-8749/"),
+    ("politics_finance/elections/HoC-GE2024", "4 July 2024", "https://commonslibrary.parliament.uk/research-briefings/cbp-10009/"),
+    ("politics_finance/elections/ec-ge2015", "7 May 2015", "https://www.electoralcommission.org.uk/"),
+    ("politics_finance/elections/hoc-ge2015", "7 May 2015", "https://commonslibrary.parliament.uk/research-briefings/cbp-7186/"),
+    ("politics_finance/elections/", "council control snapshots", "https://opencouncildata.co.uk/"),
+    ("politics_finance/finance/council_tax/", "2014-15 to 2026-27", "https://www.gov.uk/government/collections/council-tax-statistics"),
+    ("politics_finance/finance/income/", "2010-11 to 2021-22 tax years", "https://www.gov.uk/government/statistics/income-and-tax-by-county-and-region-and-by-parliamentary-constituency"),
+    ("politics_finance/finance/revenue_outturn/", "2010-11 to 2017-18", "https://www.gov.uk/government/collections/local-authority-revenue-expenditure-and-financing"),
+    ("politics_finance/finance/spending_power/", "2015-16 to 2019-20", "https://www.gov.uk/government/collections/final-local-government-finance-settlement"),
+    ("politics_finance/geography/", "2010-2024 boundaries", "https://pages.mysociety.org/"),
+    ("facilities_census/activeplaces_2009/", "2009", "https://www.activeplacespower.com/"),
+    ("facilities_census/courts/courtfinder_db_2013", "2013", "https://www.find-court-tribunal.service.gov.uk/"),
+    ("facilities_census/courts/", "2014 and 2017 snapshots", "https://www.find-court-tribunal.service.gov.uk/"),
+    ("facilities_census/pubs_osm/", "2022", "https://www.openstreetmap.org/copyright"),
+    ("indicators/social_infrastructure/libraries/", "2010-2024", "https://www.gov.uk/government/publications/public-libraries-in-england-basic-dataset"),
+    ("indicators/social_infrastructure/health/epraccur", "2024", "https://digital.nhs.uk/services/organisation-data-service"),
+    ("indicators/social_infrastructure/health/", "c. 2020", "https://www.nhs.uk/about-us/nhs-website-datasets/"),
+    ("indicators/social_infrastructure/pubs/", "2001-2018", "https://www.ons.gov.uk/businessindustryandtrade/business/activitysizeandlocation/datasets/publichousesandbarsbylocalauthority"),
+    ("indicators/towns/", "2023", "https://www.ons.gov.uk/"),
+    ("indicators/ons_indicators/life-expectancy", "2001-2019", "https://www.ons.gov.uk/"),
+    ("geography/postcode_districts_gibbs/", "postcode districts", "https://github.com/gibbs/uk-postcodes"),
+    ("geography/onsvisual_uk_topojson/", "2016 base, changes to 2023", "https://github.com/ONSvisual/uk-topojson"),
+    ("geography/hcl_hex_cartograms/", "2023-2024", "https://github.com/houseofcommonslibrary/uk-hex-cartograms-noncontiguous"),
+    ("geography/librarieshacked_geography_db/", "2011 to 2021 small areas", "https://github.com/LibrariesHacked/geography-db"),
+    ("sortition/citizensassemblies-replication/", "2021", "https://github.com/pgoelz/citizensassemblies-replication"),
     ("towns_official/", "2023 (towns on 2011 built-up areas)", "https://www.ons.gov.uk/peoplepopulationandcommunity/educationandchildcare/articles/whydochildrenandyoungpeopleinsmallertownsdobetteracademicallythanthoseinlargertowns/2023-07-25"),
     ("geography/onsvisual_geo_scripts/lsoa21_pwc", "Census 2021", "https://geoportal.statistics.gov.uk/"),
     ("geography/onsvisual_geo_scripts/msoa21_pwc", "Census 2021", "https://geoportal.statistics.gov.uk/"),
@@ -115,7 +160,7 @@ def _q(s: str) -> str:
 def main(catalogue: str, out: str) -> None:
     with open(catalogue, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    keep = [r for r in rows if any(r["path"] == p or (p.endswith(("/", "cni", "example_")) and r["path"].startswith(p)) for p in INCLUDE)]
+    keep = [r for r in rows if any(r["path"] == p or (p.endswith(("/", "cni", "example_", "life-expectancy")) and r["path"].startswith(p)) for p in INCLUDE)]
     lines = [
         "# Every file townhall uses: where it comes from (the origin repository's raw file at a",
         "# pinned commit), its sha256, publisher and licence. Generated by scripts/declare_sources.py.",
