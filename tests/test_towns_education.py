@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from townhall.atlas.indicators import OBS_COLS, REG_COLS
-from townhall.places.education import town_education
+from townhall.atlas.education import town_education
 from townhall.places.population import (
     change_frame,
     population_change,

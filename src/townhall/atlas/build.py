@@ -16,18 +16,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import pandas as pd
 
 import townhall
 from townhall import config
-from townhall.api import ROLLUP_LEVELS
+from townhall.atlas.registry import POP_CHANGE, POP_CHANGE_REGISTRY, register
 from townhall.errors import BuildError, TownhallError
+from townhall.levels import ROLLUP_LEVELS, in_sql
 from townhall.sources.catalogue import get_source, load_catalogue
 
 #: Bump when the build logic changes in a way that changes the atlas.
 BUILD_VERSION = "2"
+#: The wings' build steps, run in order after the geography and indicators are written and
+#: before the roll-ups: each is a module with ``add_to_atlas(con, cache_dir, step) -> set[str]``
+#: that creates its own tables, may register indicators (rows in ``indicator``) and stage
+#: observations (rows in ``obs_stage``), and returns the source paths it read.
+WINGS: tuple[ModuleType, ...] = ()
 #: DuckDB's working-memory cap during a build (the whole build stays under about 2 GB).
 MEMORY_LIMIT = "768MB"
 
@@ -125,6 +132,8 @@ def build(
                         "SET preserve_insertion_order = false")
             _write(con, geo, inds)
             del geo, inds  # the frames are in DuckDB now; free them before the heavy passes
+            for wing in WINGS:
+                add_sources(con, wing.add_to_atlas(con, cache_dir, _step))
             _step("rolling up small areas to towns, councils, seats and regions")
             _rollups(con)
             _derived(con)
@@ -188,22 +197,31 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
                        SELECT o.indicator, o.level, o.area, o.period, o.value, o.lower, o.upper, FALSE
                        FROM obs_df o SEMI JOIN area a ON a.code = o.area AND a.level = o.level""")
         con.unregister("obs_df")
-    used = sorted(geo.used | inds.used)
+    add_sources(con, geo.used | inds.used)
+    meta = {"townhall_version": townhall.__version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
+    con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+    for name in ("areas_df", "links_df", "classes_df", "reg_df"):
+        con.unregister(name)
+
+
+def add_sources(con: duckdb.DuckDBPyConnection, paths: set[str]) -> None:
+    """Record declared sources in the ``source`` table (those already there are skipped)."""
+    have = {r[0] for r in con.execute("SELECT path FROM source").fetchall()}
+    new = sorted(set(paths) - have)
+    if not new:
+        return
     src = pd.DataFrame([{
         "path": s.path, "title": s.title, "publisher": s.publisher, "publisher_url": s.publisher_url, "licence": s.licence,
         "vintage": s.vintage, "origin_url": s.url, "sha256": s.sha256, "bytes": s.bytes,
-    } for s in map(get_source, used)])
+    } for s in map(get_source, new)])
     con.register("src_df", src)
     con.execute("INSERT INTO source SELECT * FROM src_df")
-    meta = {"townhall_version": townhall.__version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
-    con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-    for name in ("areas_df", "links_df", "classes_df", "reg_df", "src_df"):
-        con.unregister(name)
+    con.unregister("src_df")
 
 
 def _rollups(con: duckdb.DuckDBPyConnection) -> None:
     """Store population-weighted roll-ups of every small-area indicator at the roll-up levels."""
-    levels = ", ".join(f"'{lv}'" for lv in ROLLUP_LEVELS)
+    levels = in_sql(ROLLUP_LEVELS)[1:-1]
     con.execute(f"""
         INSERT INTO obs_stage
         SELECT o.indicator, l.parent_level, l.parent, o.period,
@@ -224,16 +242,13 @@ def _rollups(con: duckdb.DuckDBPyConnection) -> None:
 
 def _derived(con: duckdb.DuckDBPyConnection) -> None:
     """Indicators computed from others after the roll-ups: towns' population change 2011-2021."""
-    from townhall.places.population import INDICATOR, REGISTRY
-
-    con.execute("INSERT INTO indicator SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?",
-                [REGISTRY[k] for k in ("id", "name", "topic", "unit", "polarity", "level", "agg", "source", "description")])
+    register(con, [POP_CHANGE_REGISTRY])
     con.execute("""
         INSERT INTO obs_stage
         SELECT ?, 'town', a.code, '2011-2021', round(100 * (o.value - a.population) / a.population, 10), NULL, NULL, TRUE
         FROM area a JOIN obs_stage o ON o.indicator = 'census21_pop' AND o.level = 'town' AND o.area = a.code
         WHERE a.level = 'town' AND a.population_year = 2011 AND a.population > 0
-    """, [INDICATOR])
+    """, [POP_CHANGE])
 
 
 def _percentiles(con: duckdb.DuckDBPyConnection) -> None:

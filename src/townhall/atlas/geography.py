@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from townhall.api import normalise_name
+from townhall.atlas import codes
+from townhall.levels import normalise_name
 from townhall.sources import readers
 
 TOWNS = "towns_official/english_education.csv"
@@ -143,6 +144,11 @@ def _admin(g: Geography) -> None:
     pops = g.read("read_csv", DISTRICT_POP, required=["Code", "Name"])
     pops.columns = [c.strip() for c in pops.columns]
     pops = pd.DataFrame({"code": pops["Code"].str.strip(), "population": readers.to_number(pops["Population"])})
+    # The mid-2024 file keys Barnsley and Sheffield on their pre-2025 codes: re-key on today's.
+    g.used.add(codes.CHANGES)
+    g.used.add(codes.LA_ALL)
+    succ = codes.successors(g.cache_dir)
+    pops = codes.to_current(pops, "code", succ, sums=["population"])[["code", "population"]]
     pops["population_year"] = 2024
 
     lad = g.read("read_csv", GS + "ltla25.csv", required=["areacd", "areanm"]).rename(columns={"areacd": "code", "areanm": "name"})
@@ -164,7 +170,7 @@ def _admin(g: Geography) -> None:
     la = g.read("read_csv", LA_ALL, required=["LADCD", "LADCD_ACTIVE", "UTLACD", "RGNCD", "CTRYCD"])
     # Councils recoded or merged since a source was published (Barnsley and Sheffield in 2024,
     # Cumbria and others in 2023) map to their current code.
-    g.lad_now = dict(zip(la["LADCD"], la["LADCD_ACTIVE"], strict=False))
+    g.lad_now = succ
     cur = la[la["LADCD"] == la["LADCD_ACTIVE"]].drop_duplicates("LADCD_ACTIVE")
     cur = cur[cur["LADCD_ACTIVE"].isin(lad["code"])]
     two_tier = cur[cur["UTLACD"].str.startswith("E10")]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from townhall.atlas.registry import OBS_COLS, reg_row, slug
 from townhall.sources import readers
 
 RDA = "indicators/deprivation/humaniverse_IMD_rda/"
@@ -43,18 +44,8 @@ DOMAINS_25 = {
     "Health": ("health", "Health deprivation and disability"), "Crime": ("crime", "Crime"),
     "Housing_and_Services": ("barriers", "Barriers to housing and services"), "Environment": ("environment", "Living environment deprivation"),
 }
-REG_COLS = ["id", "name", "topic", "unit", "polarity", "level", "agg", "source", "description"]
-OBS_COLS = ["indicator", "level", "area", "period", "value", "lower", "upper"]
 
 Reader = Callable[..., pd.DataFrame]
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
-def _reg(**kw: object) -> dict[str, object]:
-    return {c: kw.get(c) for c in REG_COLS}
 
 
 def _wide_to_long(df: pd.DataFrame, code_col: str, colmap: dict[str, str], level: str, period: str) -> pd.DataFrame:
@@ -107,7 +98,7 @@ def _iod2025(s: IndicatorSet) -> None:
             iid = f"imd25_{d}_{kind}"
             cols[f"{key}_{kind}"] = iid
             unit_ = "rate (share of people)" if kind == "score" and d in ("income", "employment") else unit
-            reg.append(_reg(id=iid, name=f"{name} {kind} (IoD2025)", topic="deprivation", unit=unit_, polarity=pol,
+            reg.append(reg_row(id=iid, name=f"{name} {kind} (IoD2025)", topic="deprivation", unit=unit_, polarity=pol,
                             level="lsoa21", agg=agg, source=IMD25,
                             description=f"English Indices of Deprivation 2025, {name.lower()} {kind}, LSOA 2021."))
     s.add(reg, _wide_to_long(df, "lsoa21_code", cols, "lsoa21", "2025"))
@@ -119,7 +110,7 @@ def _iod2025(s: IndicatorSet) -> None:
             name = c[: -len("_score")]
             iid = f"imd25_{name}_score"
             cols[c] = iid
-            reg.append(_reg(id=iid, name=f"{name.replace('_', ' ').capitalize()} sub-domain score (IoD2025)",
+            reg.append(reg_row(id=iid, name=f"{name.replace('_', ' ').capitalize()} sub-domain score (IoD2025)",
                             topic="deprivation", unit="score", polarity=-1, level="lsoa21", agg="mean", source=IMD25_SUB,
                             description="IoD2025 sub-domain score (higher = more deprived), LSOA 2021."))
     s.add(reg, _wide_to_long(sub, "lsoa21_code", cols, "lsoa21", "2025"))
@@ -133,7 +124,7 @@ def _iod2025(s: IndicatorSet) -> None:
         # Connectivity is a DfT accessibility score (higher = better connected); every other
         # underlying indicator is oriented so that higher = more deprived.
         pol = 1 if c == "connectivity_score" else -1
-        reg.append(_reg(id=iid, name=c.replace("_", " ").capitalize() + " (IoD2025)", topic="deprivation",
+        reg.append(reg_row(id=iid, name=c.replace("_", " ").capitalize() + " (IoD2025)", topic="deprivation",
                         unit="count" if count else "rate or score", polarity=pol, level="lsoa21",
                         agg="sum" if count else "mean", source=IMD25_IND,
                         description="IoD2025 underlying indicator (File 8), LSOA 2021."))
@@ -152,7 +143,7 @@ def _iod2019(s: IndicatorSet) -> None:
                 if c.startswith(f"{label} {kind}"):
                     iid = f"imd19_{d}_{kind.lower()}"
                     cols[c] = iid
-                    reg.append(_reg(id=iid, name=f"{label} {kind.lower()} (IoD2019)", topic="deprivation",
+                    reg.append(reg_row(id=iid, name=f"{label} {kind.lower()} (IoD2019)", topic="deprivation",
                                     unit=f"{kind.lower()} (1 = most deprived)", polarity=1, level="lsoa11", agg="none",
                                     source=IMD19_F2, description=f"English Indices of Deprivation 2019 (File 2): {c}."))
     s.add(reg, _wide_to_long(f2, "LSOA code (2011)", cols, "lsoa11", "2019"))
@@ -162,11 +153,11 @@ def _iod2019(s: IndicatorSet) -> None:
     uk["income_rate"] = uk["income_score"] / 100  # published in percent; IoD rates are shares
     uk["employment_rate"] = uk["employment_score"] / 100
     reg = [
-        _reg(id="imd19_imd_score", name="Index of Multiple Deprivation score (IoD2019)", topic="deprivation", unit="score",
+        reg_row(id="imd19_imd_score", name="Index of Multiple Deprivation score (IoD2019)", topic="deprivation", unit="score",
              polarity=-1, level="lsoa11", agg="mean", source=UK_IMD, description="IoD2019 IMD score via mySociety's composite UK IMD (England rows equal the official score)."),
-        _reg(id="imd19_income_score", name="Income deprivation score (IoD2019)", topic="deprivation", unit="rate (share of people)",
+        reg_row(id="imd19_income_score", name="Income deprivation score (IoD2019)", topic="deprivation", unit="rate (share of people)",
              polarity=-1, level="lsoa11", agg="mean", source=UK_IMD, description="IoD2019 income domain rate (percent / 100)."),
-        _reg(id="imd19_employment_score", name="Employment deprivation score (IoD2019)", topic="deprivation", unit="rate (share of people)",
+        reg_row(id="imd19_employment_score", name="Employment deprivation score (IoD2019)", topic="deprivation", unit="rate (share of people)",
              polarity=-1, level="lsoa11", agg="mean", source=UK_IMD, description="IoD2019 employment domain rate (percent / 100)."),
     ]
     s.add(reg, _wide_to_long(uk, "lsoa", {"overall_local_score": "imd19_imd_score", "income_rate": "imd19_income_score",
@@ -180,7 +171,7 @@ def _wimd2019(s: IndicatorSet) -> None:
         d, kind = c.rsplit("_", 1)
         iid = f"wimd19_{d.lower()}_{kind}"
         cols[c] = iid
-        reg.append(_reg(id=iid, name=f"WIMD 2019 {d.replace('_', ' ')} {kind}", topic="deprivation",
+        reg.append(reg_row(id=iid, name=f"WIMD 2019 {d.replace('_', ' ')} {kind}", topic="deprivation",
                         unit=kind if kind != "score" else "score", polarity=-1 if kind == "score" else 1,
                         level="lsoa11", agg="mean" if kind == "score" else "none", source=WIMD,
                         description="Welsh Index of Multiple Deprivation 2019, LSOA 2011 (Wales)."))
@@ -192,9 +183,9 @@ def _cni(s: IndicatorSet) -> None:
     c["left_behind"] = c["Left Behind Area?"].astype(str).str.upper().eq("TRUE").astype(float)
     cols = {"Community Needs Index 2023 Score": "cni23_score", "left_behind": "cni23_left_behind"}
     reg = [
-        _reg(id="cni23_score", name="Community Needs Index 2023 score", topic="left_behind", unit="score", polarity=-1,
+        reg_row(id="cni23_score", name="Community Needs Index 2023 score", topic="left_behind", unit="score", polarity=-1,
              level="lsoa21", agg="mean", source=CNI23, description="OCSI/Local Trust Community Needs Index 2023 (higher = greater need)."),
-        _reg(id="cni23_left_behind", name="Left-behind area (OCSI 2023)", topic="left_behind", unit="flag (1 = left behind)",
+        reg_row(id="cni23_left_behind", name="Left-behind area (OCSI 2023)", topic="left_behind", unit="flag (1 = left behind)",
              polarity=-1, level="lsoa21", agg="mean", source=CNI23,
              description="1 for the 1,305 LSOAs OCSI flags as left behind in 2023; rolled up it is the population share in such LSOAs."),
     ]
@@ -202,7 +193,7 @@ def _cni(s: IndicatorSet) -> None:
         if col.endswith("Domain Score"):
             iid = "cni23_" + slug(col.replace(" Domain Score", "")) + "_score"
             cols[col] = iid
-            reg.append(_reg(id=iid, name=f"CNI 2023 {col}", topic="left_behind", unit="score", polarity=-1, level="lsoa21",
+            reg.append(reg_row(id=iid, name=f"CNI 2023 {col}", topic="left_behind", unit="score", polarity=-1, level="lsoa21",
                             agg="mean", source=CNI23, description="Community Needs Index 2023 domain score (higher = greater need)."))
     s.add(reg, _wide_to_long(c, "lsoa21_code", cols, "lsoa21", "2023"))
 
@@ -210,7 +201,7 @@ def _cni(s: IndicatorSet) -> None:
     lsoa11 = s.read("read_csv", "geography/mysociety_uk_ruc/ruc_2011.csv", required=["lsoa"])
     eng = lsoa11[lsoa11["lsoa"].str.startswith("E")][["lsoa"]].copy()
     eng["cni19_left_behind"] = eng["lsoa"].isin(set(lba["LSOA Code"])).astype(float)
-    s.add([_reg(id="cni19_left_behind", name="In a left-behind ward (OCSI 2019)", topic="left_behind",
+    s.add([reg_row(id="cni19_left_behind", name="In a left-behind ward (OCSI 2019)", topic="left_behind",
                 unit="flag (1 = in one of the 225 left-behind wards)", polarity=-1, level="lsoa11", agg="mean", source=LBA_LSOA,
                 description="1 for the LSOAs (2011) inside the 225 wards OCSI/Local Trust flagged as left behind in 2019.")],
           _wide_to_long(eng, "lsoa", {"cni19_left_behind": "cni19_left_behind"}, "lsoa11", "2019"))
@@ -231,13 +222,13 @@ def _census_small(s: IndicatorSet) -> None:
     wide["census21_share_0_15"] = wide["census21_pop_0_15"] / wide["census21_pop"]
     wide["census21_share_16_64"] = wide[[f"census21_pop_{b}" for b in ("16_24", "25_34", "35_49", "50_64")]].sum(axis=1) / wide["census21_pop"]
     wide = wide.reset_index()
-    reg = [_reg(id="census21_pop", name="Usual residents (Census 2021)", topic="population", unit="people", polarity=0,
+    reg = [reg_row(id="census21_pop", name="Usual residents (Census 2021)", topic="population", unit="people", polarity=0,
                 level="lsoa21", agg="sum", source=CENSUS_POP, description="Census 2021 usual residents (ONS custom dataset; cell-key perturbed).")]
     for label, b in AGE_BANDS.items():
-        reg.append(_reg(id=f"census21_pop_{b}", name=f"Residents {label.lower()} (Census 2021)", topic="population", unit="people",
+        reg.append(reg_row(id=f"census21_pop_{b}", name=f"Residents {label.lower()} (Census 2021)", topic="population", unit="people",
                         polarity=0, level="lsoa21", agg="sum", source=CENSUS_POP, description="Census 2021 usual residents by age band."))
     for b, label in (("65_plus", "aged 65 and over"), ("0_15", "aged 15 and under"), ("16_64", "aged 16 to 64")):
-        reg.append(_reg(id=f"census21_share_{b}", name=f"Share of residents {label} (Census 2021)", topic="population", unit="share",
+        reg.append(reg_row(id=f"census21_share_{b}", name=f"Share of residents {label} (Census 2021)", topic="population", unit="share",
                         polarity=0, level="lsoa21", agg="mean", source=CENSUS_POP, description="Census 2021, share of usual residents."))
     cols = {r["id"]: r["id"] for r in reg}
     s.add(reg, _wide_to_long(wide, "lsoa21_code", cols, "lsoa21", "2021"))
@@ -253,13 +244,13 @@ def _census_small(s: IndicatorSet) -> None:
         "census21_share_private_rented": t.get("Private rented", 0) / tot,
     }).reset_index()
     reg = [
-        _reg(id="census21_households", name="Households (Census 2021)", topic="housing", unit="households", polarity=0, level="lsoa21",
+        reg_row(id="census21_households", name="Households (Census 2021)", topic="housing", unit="households", polarity=0, level="lsoa21",
              agg="sum", source=TENURE, description="Census 2021 TS054 households."),
-        _reg(id="census21_share_owner_occupied", name="Share of households owner-occupied (Census 2021)", topic="housing",
+        reg_row(id="census21_share_owner_occupied", name="Share of households owner-occupied (Census 2021)", topic="housing",
              unit="share", polarity=0, level="lsoa21", agg="mean", source=TENURE, description="Census 2021 TS054: owned outright or with a mortgage."),
-        _reg(id="census21_share_social_rented", name="Share of households socially rented (Census 2021)", topic="housing",
+        reg_row(id="census21_share_social_rented", name="Share of households socially rented (Census 2021)", topic="housing",
              unit="share", polarity=0, level="lsoa21", agg="mean", source=TENURE, description="Census 2021 TS054."),
-        _reg(id="census21_share_private_rented", name="Share of households privately rented (Census 2021)", topic="housing",
+        reg_row(id="census21_share_private_rented", name="Share of households privately rented (Census 2021)", topic="housing",
              unit="share", polarity=0, level="lsoa21", agg="mean", source=TENURE, description="Census 2021 TS054."),
     ]
     s.add(reg, _wide_to_long(out, "lsoa21_code", {r["id"]: r["id"] for r in reg}, "lsoa21", "2021"))
@@ -288,7 +279,7 @@ def _census_council(s: IndicatorSet) -> None:
             label = r.old_names.split(": ", 1)[1]
             iid = f"census21_{table}_{slug(label)}"
             cols[r.new_names] = iid
-            reg.append(_reg(id=iid, name=f"{topic_name}: {label} (Census 2021)", topic="census", unit="people" if table != "ts054" else "households",
+            reg.append(reg_row(id=iid, name=f"{topic_name}: {label} (Census 2021)", topic="census", unit="people" if table != "ts054" else "households",
                             polarity=0, level="lad", agg="sum", source=path, description=f"Census 2021 {table.upper()} {topic_name}, by council."))
         frames.append(_wide_to_long(df, "LTLA", cols, "lad", "2021"))
     s.add(reg, pd.concat(frames, ignore_index=True))
@@ -300,7 +291,7 @@ def _census_council(s: IndicatorSet) -> None:
     for c in a.columns[1:]:
         iid = f"census21_sex_{c}"
         cols[c] = iid
-        reg.append(_reg(id=iid, name=f"{c.replace('_', ' ').capitalize()} (Census 2021)", topic="census", unit="people",
+        reg.append(reg_row(id=iid, name=f"{c.replace('_', ' ').capitalize()} (Census 2021)", topic="census", unit="people",
                         polarity=0, level="lad", agg="sum", source=AGE_SEX, description="Census 2021 sex by broad age (younger 0-15, working age 16-64, older 65+), by council."))
     s.add(reg, _wide_to_long(a, "ltla21_code", cols, "lad", "2021"))
 
@@ -351,7 +342,7 @@ def _els(s: IndicatorSet) -> None:
             label = m.get("label", name) if isinstance(m, dict) else name
             if iid not in seen:
                 seen.add(iid)
-                reg.append(_reg(id=iid, name=label, topic=r["topic"], unit=str(part["unit"].iloc[0]), polarity=r["polarity"],
+                reg.append(reg_row(id=iid, name=label, topic=r["topic"], unit=str(part["unit"].iloc[0]), polarity=r["polarity"],
                                 level="lad", agg="none", source=src.path,
                                 description=(m.get("subtitle") or m.get("longDescription") or "") if isinstance(m, dict) else ""))
             obs = pd.DataFrame({
@@ -366,7 +357,7 @@ def _els(s: IndicatorSet) -> None:
 
 
 def _towns_education(s: IndicatorSet) -> None:
-    from townhall.places.education import TOWNS, town_education
+    from townhall.atlas.education import TOWNS, town_education
 
     s.used.add(TOWNS)
     s.add(*town_education(s.cache_dir))

@@ -34,7 +34,7 @@ from townhall.errors import InputError
 if TYPE_CHECKING:
     from libpysal.weights import W
 
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 #: The class given to small areas in no town or city.
 RURAL = "Rural (not in a town)"

@@ -35,7 +35,7 @@ from townhall.errors import InputError
 from townhall.measures.spec import IndexRun, build_index, load_spec
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 SPEC_NAME = "left_behind.toml"
 FLAGS = {

@@ -30,7 +30,7 @@ from pyproj import Transformer
 from townhall.errors import InputError
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 QUADRANT_LABELS = {1: "hot spot", 2: "low-high outlier", 3: "cold spot", 4: "high-low outlier"}
 NOT_SIGNIFICANT = "not significant"

@@ -46,11 +46,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from townhall.errors import InputError, TownhallError
+from townhall.levels import check_level
 from townhall.measures.composite import CompositeIndex, Indicator, Rollup, top_drivers
 from townhall.measures.uncertainty import RankUncertainty
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 Number = Annotated[float, Field(strict=True)]  # strict: "2" or "high" is not a weight
 
@@ -428,7 +429,7 @@ def build_index(
     level = level or base
     rollup = None
     if level != base:
-        atlas._check_level(level)
+        check_level(level)
         links = atlas.links(base, level)
         if links.empty:
             raise InputError(f"The atlas has no links from {base} to {level}, so the index cannot "

@@ -38,10 +38,11 @@ import numpy as np
 import pandas as pd
 
 from townhall.errors import TownhallError
-from townhall.places.links import check_level, small_area_links
+from townhall.levels import check_level
+from townhall.places.links import small_area_links
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 #: Kinds of place, largest first; 'Village or rural' = living in no ONS town or city.
 KINDS = ("London", "City", "Large town", "Medium town", "Small town", "Village or rural")

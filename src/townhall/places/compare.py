@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from townhall.errors import PlaceNotFoundError, TownhallError
+from townhall.levels import check_level
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, Gaps, gap_indicators, load_small_areas
-from townhall.places.links import check_level
 
 if TYPE_CHECKING:
-    from townhall.api import Area, Atlas
+    from townhall.atlas.store import Area, Atlas
 
 #: Rows shown first (and in the short table), where the level has them.
 HEADLINE_ROWS = (
@@ -188,7 +188,7 @@ def resolve_pair(atlas: Atlas, a: str, b: str, level: str | None = None) -> tupl
     MismatchError
         The two have no level in common, or are the same place.
     """
-    from townhall.api import LEVELS
+    from townhall.levels import LEVELS
 
     if level:
         check_level(level)
@@ -218,7 +218,7 @@ def _pick(atlas: Atlas, query: str, cands: pd.DataFrame, level: str) -> Area:
 
 
 def _describe(query: str, cands: pd.DataFrame) -> str:
-    from townhall.api import LEVELS
+    from townhall.levels import LEVELS
 
     kinds = ", ".join(dict.fromkeys(LEVELS.get(lv, lv) for lv in cands["level"]))
     return f"{query!r} ({kinds})"

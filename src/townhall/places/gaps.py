@@ -48,7 +48,7 @@ from townhall.errors import TownhallError
 from townhall.places.links import links_sql
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 DEFAULT_SEED = 20250923
 DEFAULT_DRAWS = 1000

@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from townhall.errors import TownhallError
-
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 
 def links_sql(child_level: str, parent_level: str) -> tuple[str, list[Any]]:
@@ -48,11 +46,3 @@ def small_area_links(atlas: Atlas, child_level: str, parent_level: str,
         sql = f"SELECT * FROM ({sql}) WHERE list_contains(?, parent)"
         params = [*params, sorted(set(parents))]
     return atlas.query(sql + " ORDER BY parent, child", params)
-
-
-def check_level(level: str) -> None:
-    """Raise a clear error for a level the atlas does not have."""
-    from townhall.api import LEVELS
-
-    if level not in LEVELS:
-        raise TownhallError(f"Unknown level {level!r}.", hint="Levels: " + ", ".join(LEVELS))

@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from townhall.errors import PlaceNotFoundError, TownhallError
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 #: Mean radius of the Earth (IUGG), km.
 EARTH_RADIUS_KM = 6371.0088
@@ -249,7 +249,7 @@ class Pairing:
 
     def find_city(self, query: str) -> pd.Series:
         """A city by code or name (case and accents ignored)."""
-        from townhall.api import normalise_name
+        from townhall.levels import normalise_name
 
         q = normalise_name(query)
         hit = self.cities[(self.cities["code"] == query.strip().upper())

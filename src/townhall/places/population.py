@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from townhall.api import Atlas
+from townhall.atlas.registry import POP_CHANGE, POP_CHANGE_REGISTRY
 
-INDICATOR = "town_pop_change_11_21"
-REGISTRY = {
-    "id": INDICATOR, "name": "Population change 2011 to 2021 (%)", "topic": "population", "unit": "percent",
-    "polarity": 0, "level": "town", "agg": "none", "source": "towns_official/english_education.csv",
-    "description": "Census 2021 usual residents of the LSOAs (2021) whose population-weighted centroid lies in the "
-                   "town's 2011 boundary, against the ONS towns table's 2011 population; percent change.",
-}
+if TYPE_CHECKING:
+    from townhall.atlas.store import Atlas
+
+INDICATOR = POP_CHANGE
+REGISTRY = POP_CHANGE_REGISTRY
 
 
 def population_change(atlas: Atlas) -> pd.DataFrame:

@@ -30,7 +30,7 @@ import pandas as pd
 from townhall.errors import TownhallError
 
 if TYPE_CHECKING:
-    from townhall.api import Area, Atlas
+    from townhall.atlas.store import Area, Atlas
 
 FEATURES = (
     "imd25_income_score", "imd25_employment_score", "imd25_education_score", "imd25_health_score",

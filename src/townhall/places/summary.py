@@ -40,7 +40,7 @@ from townhall.places.gaps import (
 )
 
 if TYPE_CHECKING:
-    from townhall.api import Atlas
+    from townhall.atlas.store import Atlas
 
 #: Demos (2015): 26 of 42 towns did worse than their neighbouring city.
 DEMOS = {"worse": 26, "towns": 42, "share": 26 / 42,

@@ -48,10 +48,11 @@ from townhall.api import (
     ROLLUP_LEVELS,
     AmbiguousPlaceError,
     Atlas,
-    _records,
     open_atlas,
 )
-from townhall.atlas.census import PROFILE_LEVELS
+from townhall.api import (
+    records as _records,
+)
 from townhall.errors import (
     AtlasMissingError,
     DataMissingError,
@@ -59,6 +60,7 @@ from townhall.errors import (
     TownhallError,
     UnknownIndicatorError,
 )
+from townhall.places.census import PROFILE_LEVELS
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

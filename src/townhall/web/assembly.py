@@ -19,8 +19,8 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from townhall.api import _records
-from townhall.atlas.census import PROFILE_LEVELS
+from townhall.atlas.store import records as _records
+from townhall.places.census import PROFILE_LEVELS
 from townhall.web.app import _atlas, _csv, _qs, _render
 
 router = APIRouter()

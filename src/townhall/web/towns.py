@@ -24,7 +24,8 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from townhall.api import _plain, _records
+from townhall.atlas.store import plain as _plain
+from townhall.atlas.store import records as _records
 from townhall.errors import TownhallError
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
 from townhall.web.app import _atlas, _csv, _qs, _render

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from townhall.atlas.indicators import OBS_COLS, _reg
+from townhall.atlas.registry import OBS_COLS, reg_row
 from townhall.sources import readers
 
 TOWNS = "towns_official/english_education.csv"
@@ -94,7 +94,7 @@ def town_education(cache_dir: Path | None = None) -> tuple[list[dict[str, object
     reg, frames = [], []
     for col, (suffix, name, unit, pol) in MEASURES.items():
         iid = f"ons_towns_{suffix}"
-        reg.append(_reg(id=iid, name=name, topic="education", unit=unit, polarity=pol, level="town", agg="none",
+        reg.append(reg_row(id=iid, name=name, topic="education", unit=unit, polarity=pol, level="town", agg="none",
                         source=TOWNS, description=f"{name}: {COHORT}."))
         vals = pd.to_numeric(df[col], errors="coerce")
         frames.append(pd.DataFrame({"indicator": iid, "level": "town", "area": df["town11cd"].to_numpy(),

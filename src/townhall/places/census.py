@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from townhall.levels import COUNCIL_LEVELS, COUNCIL_SUM_LEVELS, SEAT, SMALL_AREA_2021, TOWN
+
 if TYPE_CHECKING:
-    from townhall.api import Area, Atlas
+    from townhall.atlas.store import Area, Atlas
 
 #: Levels whose places have a census profile: councils, the areas councils nest in, and
 #: places made of small areas (the web links these to their assembly quotas).
-PROFILE_LEVELS = ("lad", "cty", "cauth", "rgn", "ctry", "town", "pcon24", "lsoa21")
+PROFILE_LEVELS = (*COUNCIL_LEVELS, TOWN, SEAT, SMALL_AREA_2021)
 
 AGE = {"16-24": "census21_pop_16_24", "25-34": "census21_pop_25_34", "35-49": "census21_pop_35_49",
        "50-64": "census21_pop_50_64", "65+": "census21_pop_65_plus"}
@@ -79,7 +81,7 @@ def census_profile(atlas: Atlas, area: Area) -> dict[str, dict[str, float]]:
     """
     from townhall.errors import TownhallError
 
-    if area.level in ("rgn", "cty", "cauth", "ctry"):
+    if area.level in COUNCIL_SUM_LEVELS:
         return _sum_of_councils(atlas, area)
     if area.level == "lad":
         lads = pd.Series({area.code: 1.0})
