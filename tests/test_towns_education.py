@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from townhall.atlas.indicators import OBS_COLS, REG_COLS
 from townhall.atlas.education import town_education
+from townhall.atlas.registry import OBS_COLS, REG_COLS
 from townhall.places.population import (
     change_frame,
     population_change,

@@ -13,16 +13,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import townhall.web.app as webapp
+import townhall.sources.licences as licences
+import townhall.web.toolkit as webapp
 from townhall.sources.catalogue import load_catalogue
-from townhall.web.app import (
-    LICENCE_URLS,
-    _ordinal,
-    _parse_suggestion,
-    attributions,
-    create_app,
-    fmt_num,
-)
+from townhall.sources.licences import LICENCE_URLS, attributions
+from townhall.web.app import create_app
+from townhall.web.toolkit import fmt_num
+from townhall.web.toolkit import ordinal as _ordinal
+from townhall.web.toolkit import parse_suggestion as _parse_suggestion
 from web_fixture import SOURCES, make_tiny_atlas
 
 
@@ -330,7 +328,7 @@ def test_api_sources(client: TestClient) -> None:
 def test_attributions_follow_the_licences() -> None:
     cols = ["path", "title", "publisher", "licence"]
     only_mhclg = pd.DataFrame([["iod.csv", "IoD", "MHCLG", "OGL-3.0"]], columns=cols)
-    assert [a["statement"] for a in attributions(only_mhclg)] == [webapp.OGL_STATEMENT]
+    assert [a["statement"] for a in attributions(only_mhclg)] == [licences.OGL_STATEMENT]
     osm = pd.DataFrame([["osm/pubs.csv", "Pubs from OpenStreetMap", "OSM", "ODbL-1.0"]], columns=cols)
     (a,) = attributions(osm)
     assert a["statement"].startswith("© OpenStreetMap contributors") and a["licence"] == "ODbL-1.0"

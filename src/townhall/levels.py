@@ -46,11 +46,9 @@ _ALL: tuple[Level, ...] = (
     Level("ttwa11", "travel-to-work area", "travel-to-work areas", "travel-to-work area (2011)"),
     Level("pcon10", "constituency (2010)", "constituencies (2010)", "constituency (2010-2024 boundaries)"),
     Level("msoa21", "MSOA (2021)", "MSOAs (2021)", "middle layer super output area (2021)", True),
-    Level("lsoa21", "neighbourhood (LSOA 2021)", "neighbourhoods (LSOA 2021)",
-          "lower layer super output area (2021)", True),
+    Level("lsoa21", "LSOA (2021)", "LSOAs (2021)", "lower layer super output area (2021)", True),
     Level("msoa11", "MSOA (2011)", "MSOAs (2011)", "middle layer super output area (2011)", True),
-    Level("lsoa11", "neighbourhood (LSOA 2011)", "neighbourhoods (LSOA 2011)",
-          "lower layer super output area (2011)", True),
+    Level("lsoa11", "LSOA (2011)", "LSOAs (2011)", "lower layer super output area (2011)", True),
 )
 
 #: Level code -> description, in the order of :data:`_ALL`.
@@ -106,8 +104,8 @@ def check_level(level: str, allowed: Iterable[str] | None = None, what: str = "l
     """
     ok = tuple(allowed) if allowed is not None else tuple(LEVELS)
     if level not in ok:
-        names = ", ".join(f"{lv} ({LEVEL_INFO[lv].singular})" if lv in LEVEL_INFO else lv for lv in ok)
-        raise TownhallError(f"Unknown {what} {level!r}.", hint=f"Levels: {names}.")
+        raise TownhallError(f"Unknown {what} {level!r}.",
+                            hint="Levels: " + ", ".join(ok) + " (see 'townhall levels' for what each is).")
     return level
 
 

@@ -21,7 +21,10 @@ from fastapi.responses import HTMLResponse
 
 from townhall.atlas.store import records as _records
 from townhall.places.census import PROFILE_LEVELS
-from townhall.web.app import _atlas, _csv, _qs, _render
+from townhall.web.toolkit import atlas_of as _atlas
+from townhall.web.toolkit import csv_response as _csv
+from townhall.web.toolkit import qs as _qs
+from townhall.web.toolkit import render as _render
 
 router = APIRouter()
 Format = Literal["json", "csv"]

@@ -28,8 +28,11 @@ from townhall.atlas.store import plain as _plain
 from townhall.atlas.store import records as _records
 from townhall.errors import TownhallError
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
-from townhall.web.app import _atlas, _csv, _qs, _render
-from townhall.web.app import fmt_num as _num
+from townhall.web.toolkit import atlas_of as _atlas
+from townhall.web.toolkit import csv_response as _csv
+from townhall.web.toolkit import fmt_num as _num
+from townhall.web.toolkit import qs as _qs
+from townhall.web.toolkit import render as _render
 
 if TYPE_CHECKING:
     from townhall.places.compare import Comparison

@@ -1,0 +1,331 @@
+"""The web toolkit: what every area's router shares.
+
+Rendering (one Jinja2 environment and the base template), tables as JSON or
+CSV, paging and sorting, number formatting, place links and suggestions, a
+per-app cache, and :func:`page_and_api`, which registers an HTML page and its
+``/api/...`` twin from ONE view function that returns data (the datasette
+pattern): no page computes anything that the API does not expose.
+
+An area router (``web/places.py``, ``web/towns.py``, ``web/assembly.py``, and
+the wings') imports from here and from the analysis layer only; the app
+factory (:mod:`townhall.web.app`) includes the routers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import inspect
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from townhall import __version__
+from townhall.atlas.store import Atlas, records
+from townhall.errors import TownhallError
+from townhall.levels import LEVEL_PLURAL, LEVELS
+from townhall.places.census import PROFILE_LEVELS
+from townhall.sources.licences import licence_links
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+Format = Literal["json", "csv"]
+
+#: Rows per page of the HTML tables (the CSV and JSON always carry every row).
+PAGE_SIZE = 200
+
+SCHEME_NAMES = {
+    "ons_town_size": "ONS town size",
+    "coastal_detailed": "Coastal (detailed)",
+    "region": "Region (ONS towns table)",
+    "income_deprivation": "Income deprivation (ONS towns)",
+    "job_density": "Job density (ONS towns)",
+    "coastal": "Coastal",
+    "university": "University",
+    "ttwa_class": "Travel-to-work-area class",
+    "hocl_city_town": "City/town class (House of Commons Library)",
+    "ruc2011": "Rural-urban classification 2011",
+    "bua22_size": "Built-up area size (2022)",
+}
+
+COUNTRIES = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland", "K": "cross-border"}
+
+
+def atlas_of(request: Request) -> Atlas:
+    """The app's atlas (opened once, read-only, by the app factory)."""
+    return request.app.state.atlas
+
+
+def cached(request: Request, key: str, make: Callable[[], Any]) -> Any:
+    """An atlas-wide result (levels, indicators, sources, a pairing), computed once per app.
+
+    The atlas file is immutable once built and the app holds one connection to
+    it, so these never go stale; frames come back as copies the caller may change.
+    """
+    cache = request.app.state.cache
+    if key not in cache:
+        cache[key] = make()
+    value = cache[key]
+    return value.copy() if isinstance(value, pd.DataFrame) else value
+
+
+_SUGGESTION = re.compile(r"^(?P<name>.*) \((?P<level>\w+), (?P<code>[^)]+)\)$")
+
+
+def parse_suggestion(s: str) -> dict[str, str | None]:
+    """Split Atlas.suggest's ``"Name (level, code)"`` so pages can link it."""
+    m = _SUGGESTION.match(s)
+    if not m:
+        return {"name": s, "level": None, "code": None, "url": None}
+    return {**m.groupdict(), "url": place_url(m["level"], m["code"])}
+
+
+GSS = re.compile(r"^[EWSNK]\d{8}$")
+
+
+def near_codes(atlas: Atlas, code: str, level: str, n: int = 5) -> list[str]:
+    """For a mistyped GSS code, the codes of the level that sort next to it."""
+    code = code.strip().upper()
+    if not GSS.match(code):
+        return []
+    areas = atlas.areas(level)  # ordered by code
+    i = bisect.bisect_left(areas["code"].tolist(), code)
+    start = max(0, i - n // 2)
+    near = areas.iloc[start : start + n]
+    return [f"{r.name} ({level}, {r.code})" for r in near.itertuples()]
+
+
+# -- helpers ------------------------------------------------------------------------------
+def place_url(level: str, code: str) -> str:
+    """Path of a place page."""
+    return f"/place/{quote(level)}/{quote(code)}"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def csv_response(df: pd.DataFrame, name: str) -> Response:
+    safe = _UNSAFE.sub("_", name)  # names carry request text (a period): keep the header plain
+    return Response(
+        df.to_csv(index=False),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+    )
+
+
+def table_response(df: pd.DataFrame, fmt: str, name: str, **extra: Any) -> Any:
+    """Return a frame as CSV, or as JSON ``{**extra, "count": n, "rows": [...]}``."""
+    if fmt == "csv":
+        return csv_response(df, name)
+    return {**extra, "count": len(df), "rows": records(df)}
+
+
+def qs(**params: Any) -> str:
+    """A query string of the non-empty params (leading '?', or '' if none)."""
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return "?" + urlencode(kept) if kept else ""
+
+
+def paginate(df: pd.DataFrame, page: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    pages = max(1, math.ceil(len(df) / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * PAGE_SIZE
+    info = {"page": page, "pages": pages, "first": start + 1 if len(df) else 0,
+            "last": min(start + PAGE_SIZE, len(df)), "total": len(df)}
+    return df.iloc[start : start + PAGE_SIZE], info
+
+
+def sort_frame(df: pd.DataFrame, sort: str | None, allowed: tuple[str, ...]) -> pd.DataFrame:
+    """Sort by ``sort`` (a column, '-' prefix for descending) if allowed, missing values last."""
+    if not sort:
+        return df
+    col, asc = (sort[1:], False) if sort.startswith("-") else (sort, True)
+    if col not in allowed or col not in df.columns:
+        raise TownhallError(f"Cannot sort by {sort!r}.", hint="Sort by: " + ", ".join(allowed))
+    return df.sort_values(col, ascending=asc, na_position="last", kind="stable")
+
+
+def fmt_num(v: Any, digits: int | None = None) -> str:
+    """A number for people: thousands separators, few decimals, '–' for missing."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return "–"
+    if digits is not None:
+        return f"{x:,.{digits}f}"
+    if x == int(x):
+        return f"{int(x):,}"
+    ax = abs(x)
+    if ax < 0.01:  # tiny rates: two significant figures rather than a misleading 0
+        return f"{x:.2g}"
+    d = 0 if ax >= 1000 else 1 if ax >= 100 else 2 if ax >= 1 else 3
+    s = f"{x:,.{d}f}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def ordinal(n: Any) -> str:
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "–"
+    i = round(float(n))
+    suffix = "th" if 10 <= i % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th")
+    return f"{i}{suffix}"
+
+
+def indicator_rows(inds: list[dict[str, Any]], plural: str) -> list[dict[str, Any]]:
+    """Profile indicators with their display text worked out once, in Python.
+
+    A council has a couple of hundred indicators; formatting them here rather
+    than in Jinja macros keeps the place page well inside its time budget.
+    """
+    out = []
+    for i in inds:
+        pct, better = i.get("pct"), i.get("better_than_pct")
+        lo, hi = i.get("lower"), i.get("upper")
+        if pct is None:
+            standing, bar, cls, compared = "–", None, "", "–"
+        else:
+            b = better if better is not None else pct
+            standing, bar = ordinal(pct), round(pct, 1)
+            cls = "" if better is None else "good" if b >= 60 else "bad" if b <= 40 else ""
+            compared = "neutral" if better is None else f"better than {round(better)}% of {plural}"
+        out.append({
+            "id": i["id"], "name": i["name"], "period": i.get("period"), "unit": i.get("unit") or "",
+            "derived": bool(i.get("derived")), "value": fmt_num(i.get("value")),
+            "interval": f"({fmt_num(lo)}–{fmt_num(hi)})" if lo is not None and hi is not None else "",
+            "standing": standing, "bar": bar, "bar_class": cls, "compared": compared,
+            "neutral": better is None,
+        })
+    return out
+
+
+def sentence(text: Any) -> str:
+    """First letter up, the rest as written (Jinja's ``capitalize`` lowercases 'ONS')."""
+    t = str(text or "").replace("_", " ")
+    return t[:1].upper() + t[1:]
+
+
+def scheme_name(scheme: str) -> str:
+    return SCHEME_NAMES.get(scheme) or sentence(scheme)
+
+
+
+
+
+templates.env.filters["num"] = fmt_num
+templates.env.filters["ordinal"] = ordinal
+templates.env.filters["licences"] = licence_links
+templates.env.filters["sentence"] = sentence
+templates.env.filters["scheme"] = scheme_name
+templates.env.globals.update(
+    place_url=place_url, LEVELS=LEVELS, LEVEL_PLURAL=LEVEL_PLURAL, SCHEME_NAMES=SCHEME_NAMES,
+    COUNTRIES=COUNTRIES, qs=qs, PROFILE_LEVELS=PROFILE_LEVELS,
+)
+
+
+def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    """Render a template with the site facts (build, publishers) every page shows."""
+    site = getattr(request.app.state, "site", {"meta": {}, "publishers": [], "version": __version__})
+    return templates.TemplateResponse(request, name, {"site": site, **ctx}, status_code=status_code)
+
+
+# -- one view, two routes ---------------------------------------------------------------------
+@dataclass
+class View:
+    """What a view function returns: JSON-ready data, and the table the page shows.
+
+    Attributes
+    ----------
+    data : dict
+        Everything the page shows, JSON-ready (the ``/api`` twin returns it as is,
+        plus ``count`` and ``rows`` when there is a table).
+    table : DataFrame, optional
+        The page's main table; ``format=csv`` on the API returns it.
+    name : str
+        File name stem for the CSV download.
+    context : dict
+        Extra template-only context (derived from ``data``, e.g. an SVG chart).
+    """
+
+    data: dict[str, Any]
+    table: pd.DataFrame | None = None
+    name: str = "table"
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
+                 summary: str, tags: list[str] | None = None) -> Callable[[Callable[..., View]], Callable[..., View]]:
+    """Register ``path`` (HTML) and ``/api{path}`` (JSON or CSV) from one view function.
+
+    The view takes ``request`` and any query or path parameters (FastAPI reads
+    them from its signature, for both routes) and returns a :class:`View`. The
+    page renders ``template`` with ``data`` (as ``d``), ``rows`` and the links to
+    its JSON and CSV; the API returns ``data`` with ``count`` and ``rows``, or the
+    table as CSV with ``format=csv``.
+
+    >>> @page_and_api(pages, api, "/elections", "elections.html", summary="Results by class")
+    ... def elections_view(request: Request, election: str = "ge2017") -> View: ...
+    """
+
+    def deco(view: Callable[..., View]) -> Callable[..., View]:
+        sig = inspect.signature(view)
+        params = [p for p in sig.parameters.values()]
+
+        @functools.wraps(view)
+        def page(**kw: Any) -> Response:
+            request = kw["request"]
+            v = view(**kw)
+            query = {k: val for k, val in request.query_params.items() if k != "format"}
+            api_url = "/api" + request.url.path + qs(**query)
+            ctx = {"d": v.data, "rows": records(v.table) if v.table is not None else [],
+                   "json_url": api_url, **v.context}
+            if v.table is not None:
+                ctx["csv_url"] = "/api" + request.url.path + qs(**query, format="csv")
+            return render(request, template, **ctx)
+
+        page.__signature__ = sig.replace(return_annotation=HTMLResponse)  # type: ignore[attr-defined]
+
+        @functools.wraps(view)
+        def api_view(**kw: Any) -> Any:
+            fmt = kw.pop("format")
+            v = view(**kw)
+            if fmt == "csv":
+                if v.table is None:
+                    raise TownhallError("This page has no table to download as CSV.", hint="Use format=json.")
+                return csv_response(v.table, v.name)
+            if v.table is None:
+                return v.data
+            return table_response(v.table, "json", v.name, **v.data)
+
+        fmt_param = inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY,
+                                      default=Query("json", description="json, or csv for the table"),
+                                      annotation=Format)
+        api_view.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=[*[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.kind is not inspect.Parameter.KEYWORD_ONLY else p
+                          for p in params], fmt_param], return_annotation=Any)
+        pages.add_api_route(path, page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
+        api.add_api_route("/api" + path if not api.prefix else path, api_view, methods=["GET"], summary=summary,
+                          tags=tags or None, responses=ERROR_RESPONSES)
+        return view
+
+    return deco
+
+
+#: Error answers every API route documents (the error handler's JSON body).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad request: an unknown level, period, rule or a malformed parameter"},
+    404: {"description": "No such place, indicator or item; the body suggests close matches"},
+}
