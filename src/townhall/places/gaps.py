@@ -49,6 +49,7 @@ from townhall.places.links import links_sql
 
 if TYPE_CHECKING:
     from townhall.atlas.store import Atlas
+    from townhall.places.pairing import Pairing
 
 DEFAULT_SEED = 20250923
 DEFAULT_DRAWS = 1000
@@ -569,3 +570,102 @@ def gaps_for_pairs(atlas: Atlas, pairs: pd.DataFrame, *, n_draws: int = DEFAULT_
         if sa.indicators:
             data.append(sa)
     return Gaps(data, pairs, n_draws=n_draws, seed=seed, keep=keep, progress=progress)
+
+
+@dataclass
+class TownGaps:
+    """One town's city, its gaps from it on every small-area indicator, and the 2019 -> 2025 trend.
+
+    Attributes
+    ----------
+    town : dict
+        code, name, population, population_year.
+    rule : str
+        The pairing rule.
+    city : dict or None
+        The paired city under ``rule`` (None: no city by this rule).
+    pairings : dict
+        The city under each rule, with distances.
+    classes : dict
+        The town's typology (size, region, coastal, job density, income deprivation).
+    table : DataFrame
+        indicator, level, name, period, polarity, town_value, city_value, gap, lower, upper,
+        verdict, n_town, n_city (positive gap = the town does better).
+    trend : DataFrame
+        Gap in 2019 and 2025 on national percentiles of IoD ranks, per domain.
+    n_draws, seed : int
+        Bootstrap draws and seed.
+    """
+
+    town: dict[str, object]
+    rule: str
+    city: dict[str, object] | None
+    pairings: dict[str, dict[str, object] | None]
+    classes: dict[str, object]
+    table: pd.DataFrame
+    trend: pd.DataFrame
+    n_draws: int
+    seed: int
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: every attribute, tables as lists of records."""
+        from townhall.atlas.store import plain, records
+
+        return {"town": self.town, "rule": self.rule, "city": self.city, "pairings": self.pairings,
+                "classes": {k: plain(v) for k, v in self.classes.items()},
+                "n_draws": self.n_draws, "seed": self.seed,
+                "gaps": records(self.table), "trend": records(self.trend)}
+
+
+def one_town_gaps(atlas: Atlas, code: str, *, rule: str = "nearest", pairing: Pairing | None = None,
+                  n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> TownGaps:
+    """A town's pairing, gaps on every indicator and trend (as on its web page).
+
+    Parameters
+    ----------
+    atlas : Atlas
+    code : str
+        A town (name or code).
+    rule : {'nearest', 'ttwa'}
+    pairing : Pairing, optional
+        A pairing already made (reused across calls; default: made here).
+    n_draws, seed
+        Bootstrap draws and seed.
+
+    Returns
+    -------
+    TownGaps
+    """
+    from townhall.levels import SMALL_AREA_2011, SMALL_AREA_2021, TOWN
+    from townhall.places.pairing import Pairing, check_rule
+
+    check_rule(rule)
+    p = pairing if pairing is not None else Pairing(atlas)
+    town = atlas.resolve(code, TOWN)
+    row = p.table[p.table["town"] == town.code]
+    if row.empty:
+        raise TownhallError(f"{town.name} ({town.code}) is not one of the English towns paired with a city.",
+                            hint="Cities and Welsh towns have no paired city.")
+    r = row.iloc[0]
+    city = p.city_of(town.code, rule)
+    cols = ["indicator", "level", "name", "period", "polarity", "town_value", "city_value", "gap", "lower",
+            "upper", "verdict", "n_town", "n_city"]
+    table, trend = pd.DataFrame(columns=cols), pd.DataFrame()
+    if city is not None:
+        g = gaps_for_pairs(atlas, pd.DataFrame({"town": [town.code], "city": [city["code"]]}),
+                           n_draws=n_draws, seed=seed)
+        names = dict(atlas.query("SELECT id, name FROM indicator").to_numpy().tolist())
+        derived = pd.concat([gap_indicators(atlas, lv) for lv in (SMALL_AREA_2021, SMALL_AREA_2011)],
+                            ignore_index=True)
+        names.update(dict(zip(derived["id"], derived["name"], strict=True)))
+        t = g.table.copy()
+        t.insert(3, "name", t["indicator"].map(names))
+        table = t.drop(columns=["town", "city"]).reset_index(drop=True)
+        trend = g.trend.drop(columns=["town", "city"]).reset_index(drop=True)
+    return TownGaps(
+        town={"code": town.code, "name": town.name, "population": town.population,
+              "population_year": town.population_year},
+        rule=rule, city=city, pairings=p.pairings_of(town.code) or {},
+        classes={k: r[k] for k in ("size", "region", "coastal", "job_density", "income_deprivation")},
+        table=table, trend=trend, n_draws=n_draws, seed=seed,
+    )

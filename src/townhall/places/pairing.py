@@ -247,6 +247,13 @@ class Pairing:
         level = "rgn" if r[f"{rule}_city"] == LONDON else "town"
         return {"code": r[f"{rule}_city"], "name": r[f"{rule}_city_name"], "level": level, "km": float(r[f"{rule}_km"])}
 
+    def pairings_of(self, town: str) -> dict[str, dict[str, object] | None] | None:
+        """A town's city under each rule (``{'nearest': ..., 'ttwa': ...}``), or None for a place
+        that is not a paired town (a city, a Welsh town)."""
+        if not (self.table["town"] == town).any():
+            return None
+        return {rule: self.city_of(town, rule) for rule in RULES}
+
     def find_city(self, query: str) -> pd.Series:
         """A city by code or name (case and accents ignored)."""
         from townhall.levels import normalise_name

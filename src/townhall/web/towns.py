@@ -24,7 +24,6 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from townhall.atlas.store import plain as _plain
 from townhall.atlas.store import records as _records
 from townhall.errors import TownhallError
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
@@ -212,37 +211,9 @@ def town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
 
 
 def _town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
-    from townhall.places.gaps import gaps_for_pairs
+    from townhall.places.gaps import one_town_gaps
 
-    atlas = _atlas(request)
-    p = _pairing(request)
-    town = atlas.resolve(code, "town")
-    row = p.table[p.table["town"] == town.code]
-    if row.empty:
-        raise TownhallError(f"{town.name} ({town.code}) is not one of the English towns paired with a city.",
-                            hint="Cities and Welsh towns have no paired city.")
-    r = row.iloc[0]
-    city = p.city_of(town.code, rule)
-    pairings = town_pairings(request, town.code)
-    out: dict[str, Any] = {"town": {"code": town.code, "name": town.name, "population": town.population,
-                                    "population_year": town.population_year},
-                           "rule": rule, "city": city, "pairings": pairings,
-                           "classes": {k: _plain(r[k]) for k in ("size", "region", "coastal", "job_density",
-                                                                   "income_deprivation")},
-                           "n_draws": DEFAULT_DRAWS, "seed": DEFAULT_SEED, "gaps": [], "trend": []}
-    if city is None:
-        return out
-    g = gaps_for_pairs(atlas, pd.DataFrame({"town": [town.code], "city": [city["code"]]}))
-    names = dict(atlas.query("SELECT id, name FROM indicator").to_numpy().tolist())
-    t = g.table.copy()
-    from townhall.places.gaps import gap_indicators
-
-    derived = pd.concat([gap_indicators(atlas, lv) for lv in ("lsoa21", "lsoa11")], ignore_index=True)
-    names.update(dict(zip(derived["id"], derived["name"], strict=True)))
-    t.insert(3, "name", t["indicator"].map(names))
-    out["gaps"] = _records(t.drop(columns=["town", "city"]))
-    out["trend"] = _records(g.trend.drop(columns=["town", "city"]))
-    return out
+    return one_town_gaps(_atlas(request), code, rule=rule, pairing=_pairing(request)).as_dict()
 
 
 @router.get("/api/town/{code}/gaps", tags=["towns"], summary="A town's gaps from its city")
@@ -312,14 +283,4 @@ def town_gaps_svg(request: Request, code: str, rule: Rule = "nearest",
 
 def town_pairings(request: Request, code: str) -> dict[str, Any] | None:
     """A town's paired cities by both rules with distances, or None (cities, Welsh towns)."""
-    row = _pairing(request).table
-    row = row[row["town"] == code]
-    if row.empty:
-        return None
-    from townhall.places.pairing import LONDON
-
-    r = row.iloc[0]
-    return {k: (None if pd.isna(r[f"{k}_city"]) else
-                {"code": r[f"{k}_city"], "name": r[f"{k}_city_name"], "km": float(r[f"{k}_km"]),
-                 "level": "rgn" if r[f"{k}_city"] == LONDON else "town"})
-            for k in ("nearest", "ttwa")}
+    return _pairing(request).pairings_of(code)
