@@ -23,9 +23,10 @@ import pandas as pd
 
 import townhall
 from townhall import config
+from townhall.atlas import elections
 from townhall.atlas.registry import POP_CHANGE, POP_CHANGE_REGISTRY, register
 from townhall.errors import BuildError, TownhallError
-from townhall.levels import ROLLUP_LEVELS, in_sql
+from townhall.levels import ROLLUP_LEVELS, TOWN, in_sql
 from townhall.sources.catalogue import get_source, load_catalogue
 
 #: Bump when the build logic changes in a way that changes the atlas.
@@ -34,7 +35,7 @@ BUILD_VERSION = "2"
 #: before the roll-ups: each is a module with ``add_to_atlas(con, cache_dir, step) -> set[str]``
 #: that creates its own tables, may register indicators (rows in ``indicator``) and stage
 #: observations (rows in ``obs_stage``), and returns the source paths it read.
-WINGS: tuple[ModuleType, ...] = ()
+WINGS: tuple[ModuleType, ...] = (elections,)
 #: DuckDB's working-memory cap during a build (the whole build stays under about 2 GB).
 MEMORY_LIMIT = "768MB"
 
@@ -245,10 +246,10 @@ def _derived(con: duckdb.DuckDBPyConnection) -> None:
     register(con, [POP_CHANGE_REGISTRY])
     con.execute("""
         INSERT INTO obs_stage
-        SELECT ?, 'town', a.code, '2011-2021', round(100 * (o.value - a.population) / a.population, 10), NULL, NULL, TRUE
-        FROM area a JOIN obs_stage o ON o.indicator = 'census21_pop' AND o.level = 'town' AND o.area = a.code
-        WHERE a.level = 'town' AND a.population_year = 2011 AND a.population > 0
-    """, [POP_CHANGE])
+        SELECT ?, a.level, a.code, '2011-2021', round(100 * (o.value - a.population) / a.population, 10), NULL, NULL, TRUE
+        FROM area a JOIN obs_stage o ON o.indicator = 'census21_pop' AND o.level = a.level AND o.area = a.code
+        WHERE a.level = ? AND a.population_year = 2011 AND a.population > 0
+    """, [POP_CHANGE, TOWN])
 
 
 def _percentiles(con: duckdb.DuckDBPyConnection) -> None:
