@@ -236,3 +236,106 @@ def headline(atlas: Atlas, *, rule: str = "nearest", n_draws: int = DEFAULT_DRAW
     ind = list(dict.fromkeys([*need, *(indicators or [])]))
     g = gaps_for_pairs(atlas, p.pairs(rule), n_draws=n_draws, seed=seed, indicators=ind, progress=progress)
     return Headline(g, p.table, rule=rule, min_domains=min_domains)
+
+
+#: The tests of 'falling behind' compared side by side (see :func:`sensitivity`).
+TESTS: dict[str, str] = {
+    "level": "IMD 2025 score worse than the city's and worse on at least 4 of the 7 domains",
+    "level_2019": "the same rule on national percentiles of the IoD 2019 ranks",
+    "level_2025_pct": "the same rule on national percentiles of the IoD 2025 ranks",
+    "trend": "the town's gap to its city on the overall IMD (national percentiles) "
+             "smaller (worse) in 2025 than in 2019",
+    "trend_clear": "as 'trend', with the change's 95% bootstrap interval below zero",
+}
+
+#: Short names of the tests, for tables.
+TEST_LABELS: dict[str, str] = {"level": "worse now (2025)", "level_2019": "worse in 2019 (percentiles)",
+                               "level_2025_pct": "worse in 2025 (percentiles)", "trend": "losing ground 2019-2025",
+                               "trend_clear": "clearly losing ground 2019-2025"}
+
+
+class Sensitivity:
+    """The share of towns 'falling behind' their city under each test and pairing rule, side by side.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per pairing rule and test: pairing, test, description, towns,
+        count, share, lower, upper (95% bootstrap interval, centred on the share).
+    headlines : dict
+        Pairing rule -> the :class:`Headline` of that pairing.
+    """
+
+    def __init__(self, runs: dict[str, tuple[Gaps, pd.DataFrame]], *, min_domains: int = MIN_DOMAINS,
+                 confidence: float = 0.95) -> None:
+        qs = ((1 - confidence) / 2, 1 - (1 - confidence) / 2)
+        rows, self.headlines = [], {}
+        for pairing, (g, towns) in runs.items():
+            h = Headline(g, towns, rule=pairing, min_domains=min_domains, confidence=confidence)
+            self.headlines[pairing] = h
+            rows.append(_row(pairing, "level", h.n_towns, h.n_worse, h.share, h.lower, h.upper))
+            for r in h.over_time.itertuples():
+                rows.append(_row(pairing, "level_2019" if r.period == "2019" else "level_2025_pct", r.towns,
+                                 r.worse, r.share, r.lower, r.upper))
+            for test, clear in (("trend", False), ("trend_clear", True)):
+                n, k, s, lo, hi = losing_ground(g, clear=clear, qs=qs)
+                rows.append(_row(pairing, test, n, k, s, lo, hi))
+        self.table = pd.DataFrame(rows, columns=["pairing", "test", "description", "towns", "count", "share",
+                                                 "lower", "upper"])
+        self.n_draws = next(iter(runs.values()))[0].n_draws if runs else 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"n_draws": self.n_draws, "tests": dict(TESTS), "table": _records(self.table),
+                "demos": dict(DEMOS)}
+
+
+def _row(pairing: str, test: str, n: int, k: int, share: float, lo: float, hi: float) -> dict[str, object]:
+    return {"pairing": pairing, "test": test, "description": TESTS[test], "towns": int(n), "count": int(k),
+            "share": share, "lower": lo, "upper": hi}
+
+
+def losing_ground(gaps: Gaps, *, clear: bool = False,
+                  qs: tuple[float, float] = (0.025, 0.975)) -> tuple[int, int, float, float, float]:
+    """Towns whose overall-IMD gap to their city (national percentiles) fell between 2019 and 2025.
+
+    Returns
+    -------
+    (towns, count, share, lower, upper)
+        ``clear``: count only towns whose change's interval lies below zero.
+        The interval is the centred percentile bootstrap of the share (the
+        'clear' rule has no interval: it already uses each town's interval).
+    """
+    i19, i25 = TREND["imd"]
+    t = gaps.trend[gaps.trend["domain"] == "imd"].set_index("town").reindex(gaps.towns)
+    known = t["change"].notna().to_numpy()
+    if not known.any() or i19 not in gaps.draws or i25 not in gaps.draws:
+        return 0, 0, float("nan"), float("nan"), float("nan")
+    if clear:
+        losing = (t["upper"] < 0).to_numpy()
+        k = int(losing[known].sum())
+        return int(known.sum()), k, k / int(known.sum()), float("nan"), float("nan")
+    losing = (t["change"] < 0).to_numpy()
+    draws = (gaps.draws[i25].astype(float) - gaps.draws[i19].astype(float)) < 0  # (towns, draws)
+    s, lo, hi = _share(losing[known], draws[known], qs)
+    return int(known.sum()), int(losing[known].sum()), s, lo, hi
+
+
+def sensitivity(atlas: Atlas, *, pairings: Iterable[str] = ("nearest", "ttwa"), n_draws: int = DEFAULT_DRAWS,
+                seed: int = DEFAULT_SEED, london: bool = True, min_domains: int = MIN_DOMAINS,
+                progress: Callable[[int, int], None] | None = None) -> Sensitivity:
+    """The share of towns falling behind under every test (level and trend) and pairing rule.
+
+    One bootstrap per pairing rule serves every test (the same draws, so the
+    tests differ only in their rule).
+    """
+    from townhall.places.gaps import gaps_for_pairs
+    from townhall.places.pairing import Pairing, check_rule
+
+    p = Pairing(atlas, london=london)
+    need = [*HEADLINE, *(i for ids in TREND.values() for i in ids)]
+    runs = {}
+    for rule in pairings:
+        check_rule(rule)
+        g = gaps_for_pairs(atlas, p.pairs(rule), n_draws=n_draws, seed=seed, indicators=need, progress=progress)
+        runs[rule] = (g, p.table)
+    return Sensitivity(runs, min_domains=min_domains)
