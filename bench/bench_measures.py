@@ -6,7 +6,7 @@ Two measurements over every LSOA 2021 in England (33,755 areas), each run in a
 fresh process so its peak memory (maximum resident set size) is its own:
 
 * **mc**: 1,000 Monte Carlo draws of the open left-behind index
-  (``examples/left_behind.toml``: 12 indicators; 4 normalisations x 3 weightings x
+  (the shipped ``left_behind`` spec: 12 indicators; 4 normalisations x 3 weightings x
   2 aggregations x 2 missing-value policies, weights perturbed by up to 25%),
   with median ranks, 90% intervals and the sensitivity shares. Target <= 20 s.
 * **lisa**: global Moran's I and local Moran's I of ``imd25_income_score`` with

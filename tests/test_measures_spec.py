@@ -35,7 +35,7 @@ def flat(text: str) -> str:
 
 
 def test_shipped_examples_parse():
-    lb = load_spec(EXAMPLES / "left_behind.toml")
+    lb = load_spec("left_behind")  # shipped in the package
     assert lb.index.name == "Open left-behind index"
     assert len(lb.indicators) == 12
     assert set(lb.domains) == {"deprivation", "connectedness", "engagement", "civic"}

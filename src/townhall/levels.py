@@ -68,10 +68,14 @@ SHARE_LEVELS: tuple[str, ...] = ("lad", "pcon24", "cty", "cauth", "rgn", "msoa21
 #: Levels a small area is compared within (its parents), per small-area vintage.
 SMALL_AREA_PARENTS: dict[str, tuple[str, ...]] = {
     "lsoa21": ("town", "lad", "pcon24", "rgn", "cty", "cauth", "msoa21", "ctry"),
-    "lsoa11": ("town", "lad", "pcon10", "rgn", "cty", "msoa11"),
+    "lsoa11": ("town", "lad", "pcon24", "pcon10", "rgn", "cty", "cauth", "msoa11", "ttwa11", "ctry"),
 }
+#: LSOA levels (the small areas indicators are published for), newest first.
+LSOA_LEVELS: tuple[str, ...] = ("lsoa21", "lsoa11")
+#: The levels councils nest in (a council's parents).
+COUNCIL_PARENTS: tuple[str, ...] = ("cty", "cauth", "rgn", "ctry")
 #: Levels whose census profile the atlas holds directly (councils) or as the sum of their councils.
-COUNCIL_SUM_LEVELS: tuple[str, ...] = ("cty", "cauth", "rgn", "ctry")
+COUNCIL_SUM_LEVELS: tuple[str, ...] = ("rgn", "cty", "cauth", "ctry")
 #: Levels of whole councils and the areas made of them (London counts as a region here).
 COUNCIL_LEVELS: tuple[str, ...] = ("lad", "cty", "cauth", "rgn", "ctry")
 #: Levels of places people search for by name first (councils and towns).

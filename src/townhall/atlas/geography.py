@@ -28,7 +28,21 @@ import numpy as np
 import pandas as pd
 
 from townhall.atlas import codes
-from townhall.levels import normalise_name
+from townhall.levels import (
+    COUNCIL,
+    COUNCIL_LEVELS,
+    COUNCIL_PARENTS,
+    LSOA_LEVELS,
+    MSOA21,
+    REGION,
+    SEAT,
+    SEAT_2010,
+    SMALL_AREA_2011,
+    SMALL_AREA_2021,
+    TOWN,
+    TTWA,
+    normalise_name,
+)
 from townhall.sources import readers
 
 TOWNS = "towns_official/english_education.csv"
@@ -420,8 +434,8 @@ def _centroid_in_polygon(g: Geography, child_level: str, parent_level: str, poly
 
 def _compose(g: Geography) -> None:
     """Compose links through councils, and fill centroids and populations from small areas."""
-    lad_up = {p: g.link_frame("lad", p) for p in ("cty", "cauth", "rgn", "ctry")}
-    for child in ("lsoa21", "lsoa11", "msoa21"):
+    lad_up = {p: g.link_frame(COUNCIL, p) for p in COUNCIL_PARENTS}
+    for child in (*LSOA_LEVELS, MSOA21):
         base = g.link_frame(child, "lad")
         for parent, up in lad_up.items():
             m = base.merge(up, left_on="parent", right_on="child", suffixes=("", "_up"))
@@ -429,9 +443,9 @@ def _compose(g: Geography) -> None:
                                                      "weight": m["weight"] * m["weight_up"]}), "via_lad")
     # Towns and 2024 seats -> councils and regions: population overlap through their LSOA 2021s.
     lsoa = g.area_frame("lsoa21").set_index("code")
-    for level in ("town", "pcon24"):
+    for level in (TOWN, SEAT):
         base = g.link_frame("lsoa21", level)
-        for parent in ("lad", "rgn"):
+        for parent in (COUNCIL, REGION):
             up = g.link_frame("lsoa21", parent)
             m = base.merge(up, on="child", suffixes=("", "_p"))
             m["pop"] = m["child"].map(lsoa["population"]) * m["weight"] * m["weight_p"]
@@ -442,9 +456,8 @@ def _compose(g: Geography) -> None:
             g.add_links(level, parent, share.rename(columns={"parent": "child", "parent_p": "parent", "pop": "weight"}),
                         "population_overlap")
     # Population-weighted centroids of the higher levels from their LSOA 2021 (or 2011) centroids.
-    for level, child in (("lad", "lsoa21"), ("cty", "lsoa21"), ("cauth", "lsoa21"), ("rgn", "lsoa21"),
-                         ("ctry", "lsoa21"), ("town", "lsoa21"), ("pcon24", "lsoa21"),
-                         ("pcon10", "lsoa11"), ("ttwa11", "lsoa11")):
+    centroid_from = [(lv, SMALL_AREA_2021) for lv in (*COUNCIL_LEVELS, TOWN, SEAT)]
+    for level, child in [*centroid_from, (SEAT_2010, SMALL_AREA_2011), (TTWA, SMALL_AREA_2011)]:
         kids = g.area_frame(child).set_index("code")
         lk = g.link_frame(child, level)
         w = lk["weight"].to_numpy() * lk["child"].map(kids["population"]).to_numpy()

@@ -1,7 +1,8 @@
 """The ``townhall`` command: thin typer commands over the Python API.
 
 Each command group lives in its own module (``data``, ``atlas``, ``towns``,
-``measures``, ``assembly``) and registers itself on :data:`app`. Commands hold
+``measures``, ``assembly``, and the wings') and registers itself on the root
+:data:`townhall.cli.common.app`; importing them here is what adds them. Commands hold
 no logic of their own: they parse arguments, call the API and print.
 """
 
@@ -9,18 +10,10 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
+from townhall.cli.common import app
 from townhall.errors import TownhallError
 
-app = typer.Typer(
-    name="townhall",
-    help="Place-based policy for England and Wales: atlas, towns and cities, left-behind places, sortition.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
+__all__ = ["app", "main"]
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.

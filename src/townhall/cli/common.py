@@ -25,6 +25,14 @@ from rich.table import Table
 if TYPE_CHECKING:
     from townhall.api import Atlas
 
+app = typer.Typer(
+    name="townhall",
+    help="Place-based policy for England and Wales: atlas, towns and cities, left-behind places, sortition.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
 console = Console()
 err_console = Console(stderr=True)
 

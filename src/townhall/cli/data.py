@@ -12,8 +12,7 @@ import typer
 from rich.table import Table
 
 from townhall import config
-from townhall.cli import app
-from townhall.cli.common import Format, console, emit_frame, err_console, progress
+from townhall.cli.common import Format, app, console, emit_frame, err_console, progress
 from townhall.errors import InputError
 from townhall.sources.catalogue import Source, load_catalogue
 

@@ -18,11 +18,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from townhall.cli import app
 from townhall.cli.common import (
     AtlasOpt,
     Format,
     FormatOpt,
+    app,
     console,
     emit_frame,
     emit_json,
@@ -139,7 +139,7 @@ def _validate(atlas: Path | None, fmt: Format) -> None:
     if fmt is Format.csv:
         emit_frame(v.table, fmt)
         return
-    console.print("[bold]Open left-behind index[/] (examples/left_behind.toml) against OCSI's "
+    console.print("[bold]Open left-behind index[/] (the shipped left_behind spec) against OCSI's "
                   "left-behind flags. Rules fixed in advance; the index is not tuned to the flags.",
                   highlight=False)
     for year, c in v.coverage.items():
@@ -171,7 +171,7 @@ def leftbehind_build(
     atlas: AtlasOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Build the open left-behind index (the shipped examples/left_behind.toml)."""
+    """Build the open left-behind index (the shipped left_behind spec)."""
     from townhall.measures.leftbehind import spec_path
 
     index_build(spec_path(), level=level, draws=draws, seed=seed, top=top, atlas=atlas, fmt=fmt)

@@ -1,6 +1,6 @@
 """townhall's open left-behind index, and its validation against OCSI's flags.
 
-The index is an ordinary composite-index spec, ``examples/left_behind.toml``:
+The index is an ordinary composite-index spec, ``townhall/parameters/indices/left_behind.toml`` (shipped in the package; ``townhall index build left_behind``):
 twelve open inputs in four equally weighted domains (deprivation,
 connectedness, engagement and skills, civic assets), for each LSOA 2021 in
 England, and rolled up with population weights to towns, councils and 2024
@@ -32,7 +32,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from townhall.errors import InputError
-from townhall.measures.spec import IndexRun, build_index, load_spec
+from townhall.measures.spec import IndexRun, build_index, load_spec, shipped_specs
 
 if TYPE_CHECKING:
     from townhall.atlas.store import Atlas
@@ -47,12 +47,12 @@ TOP_SHARE = 0.10
 
 
 def spec_path() -> Path:
-    """Where the shipped spec is: the installed package's examples, else the repository's."""
-    here = Path(__file__).resolve()
-    for cand in (here.parents[1] / "examples" / SPEC_NAME, here.parents[3] / "examples" / SPEC_NAME):
-        if cand.is_file():
-            return cand
-    raise InputError(f"The open left-behind index spec ({SPEC_NAME}) is not installed.")
+    """The shipped spec, inside the installed package (``townhall/parameters/indices``)."""
+    spec = shipped_specs().get(SPEC_NAME.removesuffix(".toml"))
+    if spec is None:
+        raise InputError(f"The open left-behind index spec ({SPEC_NAME}) is not installed.",
+                         hint="Reinstall townhall: the spec ships inside the package.")
+    return spec
 
 
 def build(

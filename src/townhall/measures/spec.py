@@ -3,7 +3,7 @@
 A spec names the inputs (atlas indicator ids), their polarity, weights and
 domains, and every choice of the OECD/JRC steps, so that an index can be read,
 shared and challenged as a file. The shipped examples are
-``examples/simple_index.toml`` and ``examples/left_behind.toml``::
+``examples/simple_index.toml`` (a file of your own) and the shipped ``left_behind`` spec::
 
     [index]
     name = "Simple deprivation index"
@@ -38,6 +38,7 @@ import difflib
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -237,11 +238,32 @@ def _check_consistent(spec: Spec, file: str) -> None:
                          "formed.", file=file, hint="Give at least one indicator a positive weight.")
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file (see :func:`parse_spec`)."""
+#: The composite-index specs that ship inside the package (``townhall/parameters/indices``).
+SHIPPED = "townhall.parameters.indices"
+
+
+def shipped_specs() -> dict[str, Path]:
+    """Specs shipped with townhall, by name (``left_behind``: the open left-behind index)."""
+    folder = resources.files(SHIPPED)
+    return {f.name.removesuffix(".toml"): Path(str(f)) for f in folder.iterdir() if f.name.endswith(".toml")}
+
+
+def resolve_spec(path: str | Path) -> Path:
+    """A spec file's path: the file itself, or the shipped spec of that name (``left_behind``)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"No spec file at {p}.", file=str(p))
+    if p.is_file():
+        return p
+    shipped = shipped_specs()
+    name = p.name.removesuffix(".toml")
+    if name in shipped and p.parent == Path("."):
+        return shipped[name]
+    raise InputError(f"No spec file at {p}.", file=str(p),
+                     hint="Give a TOML file, or the name of a shipped spec: " + ", ".join(sorted(shipped)) + ".")
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file, or a shipped spec by name (see :func:`parse_spec`)."""
+    p = resolve_spec(path)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from townhall.errors import TownhallError
-from townhall.levels import check_level
+from townhall.levels import LSOA_LEVELS, SEAT_LEVELS, SHARE_LEVELS, check_level
 from townhall.places.links import small_area_links
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ HOCL_TO_KIND = {
 }
 #: Cardiff council: the ONS town boundaries leave Cardiff out (see :func:`small_area_kinds`).
 CARDIFF = "W06000015"
-SHARE_LEVELS = ("lad", "pcon24", "cty", "cauth", "rgn", "msoa21", "pcon10")
 
 
 def size_class(population: float) -> str:
@@ -107,8 +106,8 @@ def small_area_kinds(atlas: Atlas, level: str = "lsoa21") -> pd.DataFrame:
         code, population, town (code, if in one), kind (one of :data:`KINDS`),
         settlement (the kind, or for LSOAs in no town the rural-urban detail).
     """
-    if level not in ("lsoa21", "lsoa11"):
-        raise TownhallError(f"Kinds of place are worked out for LSOAs (lsoa21, lsoa11), not {level!r}.")
+    if level not in LSOA_LEVELS:
+        raise TownhallError(f"Kinds of place are worked out for LSOAs ({', '.join(LSOA_LEVELS)}), not {level!r}.")
     areas = atlas.query("SELECT code, population, lat, lon FROM area WHERE level = ? AND country IN ('E', 'W')", [level])
     town = small_area_links(atlas, level, "town").drop_duplicates("child").set_index("child")["parent"]
     lad = atlas.links(level, "lad").sort_values("weight").drop_duplicates("child", keep="last").set_index("child")["parent"]
@@ -203,7 +202,7 @@ def classify(atlas: Atlas, level: str) -> pd.DataFrame:
         names = atlas.areas("bua22").set_index("code")["name"]
         c = atlas.classes(level="bua22", scheme="bua22_size")
         return pd.DataFrame({"code": c["code"], "name": c["code"].map(names), "class": c["class"], "scheme": "bua22_size"})
-    if level in ("lsoa21", "lsoa11"):
+    if level in LSOA_LEVELS:
         k = small_area_kinds(atlas, level)
         names = atlas.areas(level).set_index("code")["name"]
         return pd.DataFrame({"code": k["code"], "name": k["code"].map(names), "class": k["settlement"],
@@ -212,7 +211,7 @@ def classify(atlas: Atlas, level: str) -> pd.DataFrame:
         raise TownhallError(f"No classification of {level!r} areas.",
                             hint="Levels with a class: town, bua22, lsoa21, lsoa11, " + ", ".join(SHARE_LEVELS) + ".")
     out = settlement_shares(atlas, level).assign(scheme="settlement_share")
-    if level in ("pcon10", "pcon24"):
+    if level in SEAT_LEVELS:
         hocl = atlas.classes(level="pcon10", scheme="hocl_city_town").set_index("code")["class"]
         if level == "pcon24":
             m = atlas.links("pcon10", "pcon24")
@@ -235,5 +234,5 @@ def agreement(classes: pd.DataFrame) -> pd.DataFrame:
         Counts with this module's class in rows and ``hocl_kind`` in columns.
     """
     if "hocl_kind" not in classes:
-        raise TownhallError("Agreement needs seats classified by classify(atlas, 'pcon10') or 'pcon24'.")
+        raise TownhallError(f"Agreement needs seats classified by classify(atlas, level) with level one of {', '.join(SEAT_LEVELS)}.")
     return pd.crosstab(classes["class"], classes["hocl_kind"]).reindex(index=list(KINDS), columns=list(KINDS), fill_value=0)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from townhall.errors import PlaceNotFoundError, TownhallError
-from townhall.levels import check_level
+from townhall.levels import REGION, SMALL_AREA_PARENTS, TOWN, check_level
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, Gaps, gap_indicators, load_small_areas
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ def short_name(indicator: str, name: str | None) -> str:
 
 
 #: Levels whose places are made of LSOAs in the atlas (so small-area intervals exist).
-SMALL_AREA_LEVELS = {"lsoa21": ("town", "lad", "pcon24", "rgn", "cty", "cauth", "msoa21", "ctry"),
-                     "lsoa11": ("town", "lad", "pcon24", "pcon10", "rgn", "cty", "cauth", "msoa11", "ttwa11", "ctry")}
+SMALL_AREA_LEVELS = SMALL_AREA_PARENTS
 COLUMNS = ["indicator", "name", "topic", "unit", "polarity", "period", "value_a", "value_b", "gap", "lower",
            "upper", "interval", "verdict", "n_a", "n_b"]
 
@@ -299,7 +298,7 @@ def comparison_table(atlas: Atlas, pa: Area, pb: Area, *, n_draws: int = DEFAULT
     """The side-by-side table of two areas (see :class:`Comparison`)."""
     stored = _stored(atlas, pa, pb)
     boot = _bootstrapped(atlas, pa, pb, n_draws, seed)
-    if pa.level == "town" and pb.level in ("town", "rgn") and "town_pop_change_11_21" not in set(stored["indicator"]):
+    if pa.level == TOWN and pb.level in (TOWN, REGION) and "town_pop_change_11_21" not in set(stored["indicator"]):
         stored = pd.concat([stored, _population_change(atlas, pa, pb)], ignore_index=True)
     # Small-area rows replace the stored roll-ups of the same indicator (same value for LSOA 2021
     # indicators; for LSOA 2011 ones the better town links of places.links).

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from townhall.errors import TownhallError
+from townhall.levels import LSOA_LEVELS, SMALL_AREA_2011, SMALL_AREA_2021, TOWN
 from townhall.places.links import links_sql
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ DOMAIN_NAMES = {
     "barriers": "Barriers to housing and services", "environment": "Living environment",
 }
 VERDICTS = ("falling behind", "no clear gap", "ahead")
-SMALL = {"lsoa21": "2025", "lsoa11": "2019"}
+SMALL = {SMALL_AREA_2021: "2025", SMALL_AREA_2011: "2019"}
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager[object]:
@@ -561,11 +562,11 @@ def gaps_for_pairs(atlas: Atlas, pairs: pd.DataFrame, *, n_draws: int = DEFAULT_
     for c in codes:
         by_level.setdefault(levels.get(c, "rgn" if c == LONDON else "town"), set()).add(c)
     if indicators is None:  # English towns and cities: the Welsh index would be all missing
-        ind = [i for lv in ("lsoa21", "lsoa11") for i in gap_indicators(atlas, lv)["id"] if not i.startswith("wimd")]
+        ind = [i for lv in LSOA_LEVELS for i in gap_indicators(atlas, lv)["id"] if not i.startswith("wimd")]
     else:
         ind = list(indicators)
     data = []
-    for small in ("lsoa21", "lsoa11"):
+    for small in LSOA_LEVELS:
         sa = load_small_areas(atlas, small, by_level, ind)
         if sa.indicators:
             data.append(sa)
@@ -636,7 +637,6 @@ def one_town_gaps(atlas: Atlas, code: str, *, rule: str = "nearest", pairing: Pa
     -------
     TownGaps
     """
-    from townhall.levels import SMALL_AREA_2011, SMALL_AREA_2021, TOWN
     from townhall.places.pairing import Pairing, check_rule
 
     check_rule(rule)
@@ -655,8 +655,7 @@ def one_town_gaps(atlas: Atlas, code: str, *, rule: str = "nearest", pairing: Pa
         g = gaps_for_pairs(atlas, pd.DataFrame({"town": [town.code], "city": [city["code"]]}),
                            n_draws=n_draws, seed=seed)
         names = dict(atlas.query("SELECT id, name FROM indicator").to_numpy().tolist())
-        derived = pd.concat([gap_indicators(atlas, lv) for lv in (SMALL_AREA_2021, SMALL_AREA_2011)],
-                            ignore_index=True)
+        derived = pd.concat([gap_indicators(atlas, lv) for lv in LSOA_LEVELS], ignore_index=True)
         names.update(dict(zip(derived["id"], derived["name"], strict=True)))
         t = g.table.copy()
         t.insert(3, "name", t["indicator"].map(names))

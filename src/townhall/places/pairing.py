@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from townhall.errors import PlaceNotFoundError, TownhallError
+from townhall.levels import COUNCIL, SMALL_AREA_2021
 
 if TYPE_CHECKING:
     from townhall.atlas.store import Atlas
@@ -139,8 +140,9 @@ def cities(atlas: Atlas, *, london: bool = True) -> pd.DataFrame:
 def london_centre(atlas: Atlas) -> dict[str, object]:
     """London as a pseudo-city: the LSOAs (2021) of the 33 E09 councils, population-weighted."""
     df = atlas.query(
-        "SELECT a.lat, a.lon, a.population FROM area_link l JOIN area a ON a.code = l.child AND a.level = 'lsoa21' "
-        "WHERE l.child_level = 'lsoa21' AND l.parent_level = 'lad' AND l.parent LIKE 'E09%' AND a.lat IS NOT NULL"
+        "SELECT a.lat, a.lon, a.population FROM area_link l JOIN area a ON a.code = l.child AND a.level = l.child_level "
+        "WHERE l.child_level = ? AND l.parent_level = ? AND l.parent LIKE 'E09%' AND a.lat IS NOT NULL",
+        [SMALL_AREA_2021, COUNCIL],
     )
     if df.empty:
         raise TownhallError("The atlas has no LSOAs (2021) in London boroughs, so London cannot be a city.")
@@ -176,7 +178,7 @@ def pair_towns(towns: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
         bad = t.loc[t[["lat", "lon"]].isna().any(axis=1), "name"].tolist()
         raise TownhallError(f"{len(bad)} towns have no centre, e.g. {bad[:3]}.", hint="Rebuild the atlas.")
     idx, km = nearest_centre(t["lat"].to_numpy(), t["lon"].to_numpy(), cities["lat"].to_numpy(), cities["lon"].to_numpy())
-    out = pd.DataFrame({
+    out = pd.DataFrame({  # frame columns
         "town": t["code"], "town_name": t["name"],
         **{c: t.get(c) for c in TYPOLOGY},
         "ttwa11": t["ttwa11"],
@@ -185,7 +187,8 @@ def pair_towns(towns: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
     })
     # A TTWA holds at most one city in 2011; if one ever held two, take the nearer.
     by_ttwa = cities.dropna(subset=["ttwa11"])
-    tt = out[["town", "ttwa11"]].merge(by_ttwa[["code", "name", "lat", "lon", "ttwa11"]], on="ttwa11", how="inner")
+    tt = out[["town", "ttwa11"]].merge(  # frame columns
+        by_ttwa[["code", "name", "lat", "lon", "ttwa11"]], on="ttwa11", how="inner")
     tt = tt.merge(t[["code", "lat", "lon"]].rename(columns={"code": "town", "lat": "tlat", "lon": "tlon"}), on="town")
     tt["km"] = haversine_km(tt["tlat"], tt["tlon"], tt["lat"], tt["lon"])
     tt = tt.sort_values("km").drop_duplicates("town").set_index("town")
