@@ -797,7 +797,7 @@ def _indicators(con, placed: pd.DataFrame, acc: pd.DataFrame, pubs: pd.DataFrame
                     n = sel[SMALL_AREA_2021].value_counts().reindex(all_lsoa, fill_value=0)
                 else:
                     n = sel[COUNCIL].value_counts().reindex(pop_by[COUNCIL].index, fill_value=0)
-                add(f"{k.stem}_{what}_{a}_{bb}", f"{k.plural.capitalize()} {what} {a + 1}-{bb}", "count", pol, base, "sum", src,
+                add(f"{k.stem}_{what}_{a + 1}_{bb}", f"{k.plural.capitalize()} {what} {a + 1}-{bb}", "count", pol, base, "sum", src,
                     f"{k.plural.capitalize()} {what} after 31 Dec {a} and by 31 Dec {bb} (courts: between snapshots).",
                     pd.DataFrame({"level": base, "area": n.index, "period": f"{a + 1}-{bb}", "value": n.to_numpy().astype(float)}))
         a_k = acc[(acc["kind"] == k.kind) & (acc["scenario"] == "open")]

@@ -18,6 +18,7 @@ __all__ = ["app", "main"]
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
     from townhall.cli import assembly, atlas, data, measures, towns  # noqa: F401
+    from townhall.cli import infrastructure  # noqa: F401
 
 
 _register()
