@@ -19,6 +19,7 @@ def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
     from townhall.cli import assembly, atlas, data, measures, towns  # noqa: F401
     from townhall.cli import infrastructure  # noqa: F401
+    from townhall.cli import funding  # noqa: F401
 
 
 _register()

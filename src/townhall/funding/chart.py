@@ -7,7 +7,9 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-W, H, PAD = 640, 440, 56
+W, H, PAD = 660, 460, 56
+#: Top and right margins (room for the labels of points at the edges).
+TOP, RIGHT = 30, 70
 
 
 def _scale(v: float, lo: float, hi: float, a: float, b: float) -> float:
@@ -19,19 +21,19 @@ def _axes(xlabel: str, ylabel: str, xlo: float, xhi: float, ylo: float, yhi: flo
            f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
            f"<title>{escape(title)}</title>",
            f'<rect x="0" y="0" width="{W}" height="{H}" fill="white"/>',
-           f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 16}" y2="{H - PAD}" stroke="#333"/>',
-           f'<line x1="{PAD}" y1="16" x2="{PAD}" y2="{H - PAD}" stroke="#333"/>']
+           f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - RIGHT}" y2="{H - PAD}" stroke="#333"/>',
+           f'<line x1="{PAD}" y1="{TOP}" x2="{PAD}" y2="{H - PAD}" stroke="#333"/>']
     for k in range(6):
         xv = xlo + (xhi - xlo) * k / 5
         yv = ylo + (yhi - ylo) * k / 5
-        x = _scale(xv, xlo, xhi, PAD, W - 16)
-        y = _scale(yv, ylo, yhi, H - PAD, 16)
+        x = _scale(xv, xlo, xhi, PAD, W - RIGHT)
+        y = _scale(yv, ylo, yhi, H - PAD, TOP)
         out.append(f'<line x1="{x:.1f}" y1="{H - PAD}" x2="{x:.1f}" y2="{H - PAD + 4}" stroke="#333"/>'
                    f'<text x="{x:.1f}" y="{H - PAD + 16}" text-anchor="middle">{xv:.3g}</text>')
         out.append(f'<line x1="{PAD - 4}" y1="{y:.1f}" x2="{PAD}" y2="{y:.1f}" stroke="#333"/>'
-                   f'<line x1="{PAD}" y1="{y:.1f}" x2="{W - 16}" y2="{y:.1f}" stroke="#eee"/>'
+                   f'<line x1="{PAD}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" stroke="#eee"/>'
                    f'<text x="{PAD - 6}" y="{y + 4:.1f}" text-anchor="end">{yv:.3g}</text>')
-    out.append(f'<text x="{(PAD + W - 16) / 2:.0f}" y="{H - 14}" text-anchor="middle">{escape(xlabel)}</text>')
+    out.append(f'<text x="{(PAD + W - RIGHT) / 2:.0f}" y="{H - 14}" text-anchor="middle">{escape(xlabel)}</text>')
     out.append(f'<text transform="translate(14,{(H - PAD) / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f"{escape(ylabel)}</text>")
     return out
@@ -46,7 +48,7 @@ def frontier_svg(sweep: pd.DataFrame, points: pd.DataFrame, title: str = "Autono
     out = _axes("Autonomy: marginal retention (share of an extra £ of own base kept)",
                 "Equalisation: share of the capacity gap closed", 0.0, 1.0, 0.0, 1.0, title)
     if not sweep.empty:
-        pts = " ".join(f"{_scale(x, 0, 1, PAD, W - 16):.1f},{_scale(y, 0, 1, H - PAD, 16):.1f}"
+        pts = " ".join(f"{_scale(x, 0, 1, PAD, W - RIGHT):.1f},{_scale(y, 0, 1, H - PAD, TOP):.1f}"
                        for x, y in zip(sweep["marginal_retention"], sweep["gap_closed"], strict=True)
                        if np.isfinite(x) and np.isfinite(y))
         out.append(f'<polyline points="{pts}" fill="none" stroke="#888" stroke-width="2">'
@@ -55,7 +57,7 @@ def frontier_svg(sweep: pd.DataFrame, points: pd.DataFrame, title: str = "Autono
         x, y = float(r.marginal_retention), float(r.gap_closed)
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
-        cx, cy = _scale(min(max(x, 0), 1), 0, 1, PAD, W - 16), _scale(min(max(y, 0), 1), 0, 1, H - PAD, 16)
+        cx, cy = _scale(min(max(x, 0), 1), 0, 1, PAD, W - RIGHT), _scale(min(max(y, 0), 1), 0, 1, H - PAD, TOP)
         dy = -8 if i % 2 == 0 else 14
         out.append(f'<g class="scheme" data-scheme="{escape(str(r.scheme))}"><circle cx="{cx:.1f}" cy="{cy:.1f}" '
                    f'r="5" fill="#1f6f8b"><title>{escape(str(r.name))}: retention {x:.2f}, gap closed {y:.2f}'
@@ -77,10 +79,10 @@ def capacity_need_svg(table: pd.DataFrame, title: str = "Capacity and resources 
     for xi, b, a, nm in zip(x, yb, ya, table["name"], strict=True):
         if not (np.isfinite(xi) and np.isfinite(b) and np.isfinite(a)):
             continue
-        cx = _scale(xi, xlo, xhi, PAD, W - 16)
-        out.append(f'<circle cx="{cx:.1f}" cy="{_scale(b, ylo, yhi, H - PAD, 16):.1f}" r="2.5" fill="#bbb">'
+        cx = _scale(xi, xlo, xhi, PAD, W - RIGHT)
+        out.append(f'<circle cx="{cx:.1f}" cy="{_scale(b, ylo, yhi, H - PAD, TOP):.1f}" r="2.5" fill="#bbb">'
                    f"<title>{escape(str(nm))}: capacity £{b:,.0f} per head</title></circle>")
-        out.append(f'<circle cx="{cx:.1f}" cy="{_scale(a, ylo, yhi, H - PAD, 16):.1f}" r="2.5" fill="#1f6f8b">'
+        out.append(f'<circle cx="{cx:.1f}" cy="{_scale(a, ylo, yhi, H - PAD, TOP):.1f}" r="2.5" fill="#1f6f8b">'
                    f"<title>{escape(str(nm))}: after the scheme £{a:,.0f} per head</title></circle>")
     out.append(f'<text x="{W - 20}" y="28" text-anchor="end" fill="#888">grey: own capacity</text>'
                f'<text x="{W - 20}" y="42" text-anchor="end" fill="#1f6f8b">blue: after the scheme</text>')
