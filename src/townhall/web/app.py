@@ -40,7 +40,7 @@ from townhall.errors import (
     UnknownIndicatorError,
 )
 from townhall.levels import LEVELS
-from townhall.web import assembly, places, towns
+from townhall.web import assembly, infrastructure, places, towns
 from townhall.web.toolkit import parse_suggestion, render
 
 HERE = Path(__file__).parent
@@ -111,7 +111,7 @@ def create_app(atlas_path: Path) -> FastAPI:
 
 
 #: The areas whose routers make up the app, in the order their routes are tried.
-AREAS = (places, towns, assembly)
+AREAS = (places, towns, assembly, infrastructure)
 
 
 def _site_info(atlas: Atlas) -> dict[str, Any]:
