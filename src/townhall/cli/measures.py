@@ -122,9 +122,7 @@ def index_build(
     elif fmt is Format.csv:
         emit_frame(run.table, fmt)
     else:
-        sens = run.uncertainty.sensitivity if run.uncertainty is not None else pd.DataFrame()
-        emit_json({"summary": run.summary(), "sensitivity": sens.to_dict(orient="records"),
-                   "places": run.points().to_dict(orient="records")})
+        emit_json(run.as_dict())
 
 
 def _validate(atlas: Path | None, fmt: Format) -> None:
@@ -134,7 +132,7 @@ def _validate(atlas: Path | None, fmt: Format) -> None:
     with console.status("Building the open left-behind index and comparing with OCSI's flags"):
         v = leftbehind.validate(a)
     if fmt is Format.json:
-        emit_json({**v.summary(), "weights": leftbehind.weights_table(v.run).to_dict(orient="records")})
+        emit_json(v.as_dict())
         return
     if fmt is Format.csv:
         emit_frame(v.table, fmt)
@@ -194,9 +192,7 @@ def inequality(
     t = theil_by(a, by=by.value, indicator=indicator, weighted=weighted)
     g = spatial_gini(a, indicator=indicator, permutations=permutations) if gini else None
     if fmt is Format.json:
-        emit_json({"indicator": indicator, "by": by.value, "theil": t.summary(),
-                   "groups": t.by_group.to_dict(orient="records"),
-                   "spatial_gini": g.summary() if g else None})
+        emit_json({**t.as_dict(), "spatial_gini": g.as_dict() if g else None})
         return
     if fmt is Format.csv:
         emit_frame(t.by_group, fmt)
@@ -239,8 +235,7 @@ def hotspots(
     err_console.print(f"Done in {time.perf_counter() - t0:.1f} s.")
     pts = hotspot_points(h)
     if fmt is Format.json:
-        emit_json({"indicator": indicator, "level": level, "summary": h.summary(),
-                   "points": pts.to_dict(orient="records")})
+        emit_json(h.as_dict())
         return
     if fmt is Format.csv:
         emit_frame(pts, fmt)

@@ -181,6 +181,18 @@ class TheilDecomposition:
             "floor": self.floor, "n_floored": self.n_floored,
         }
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """The decomposition by group (the same as :attr:`by_group`)."""
+        return self.by_group
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: what was decomposed (when known), the totals and every group."""
+        from townhall.atlas.store import plain, records
+
+        head = {k: getattr(self, k) for k in ("indicator", "by", "level") if hasattr(self, k)}
+        return {**head, "theil": {k: plain(v) for k, v in self.summary().items()}, "groups": records(self.by_group)}
+
 
 def _safe(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(a > 0, a * b, 0.0)
@@ -273,6 +285,12 @@ class SpatialGini:
                 "polarization": self.polarization, "polarization_p_sim": self.polarization_p_sim,
                 "neighbour_ratio": self.neighbour_ratio,
                 "permutations": self.permutations}
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready summary (NaN as None)."""
+        from townhall.atlas.store import plain
+
+        return {k: plain(v) for k, v in self.summary().items()}
 
 
 # -- atlas-backed helpers ---------------------------------------------------------------

@@ -161,6 +161,13 @@ class Validation:
         return {"coverage": self.coverage,
                 "rows": self.table.to_dict(orient="records")}
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: coverage of the flags, every row, and the index's weights."""
+        from townhall.atlas.store import records
+
+        return {"coverage": self.coverage, "rows": records(self.table),
+                "weights": records(weights_table(self.run))}
+
     def to_markdown(self) -> str:
         """A Markdown table of every row (as recorded in docs/methods/left-behind.md)."""
         cols = ["year", "measure", "areas", "flagged", "rule", "precision", "recall", "auc"]

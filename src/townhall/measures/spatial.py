@@ -181,6 +181,20 @@ class Hotspots:
             "counts": self.counts,
         }
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """Map-ready points when the result came from the atlas (:func:`hotspot_points`), else the frame."""
+        return hotspot_points(self) if getattr(self, "places", None) is not None else self.frame
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: what was tested (when known), the summary and every area."""
+        from townhall.atlas.store import plain, records
+
+        head = {k: getattr(self, k) for k in ("indicator", "level") if hasattr(self, k)}
+        summary = {k: plain(v) if not isinstance(v, dict) else v for k, v in self.summary().items()}
+        return {**head, "summary": summary,
+                "points": records(self.table)}
+
 
 def map_points(places: pd.DataFrame, values: pd.DataFrame | pd.Series, *,
                value: str = "value", label: str | None = None) -> pd.DataFrame:

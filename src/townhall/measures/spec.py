@@ -361,6 +361,13 @@ class IndexRun:
             out["uncertainty"] = self.uncertainty.summary()
         return out
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the summary, the sensitivity of ranks to each choice, and map-ready places."""
+        from townhall.atlas.store import records
+
+        sens = self.uncertainty.sensitivity if self.uncertainty is not None else pd.DataFrame()
+        return {"summary": self.summary(), "sensitivity": records(sens), "places": records(self.points())}
+
 
 def load_inputs(spec: Spec, atlas: Atlas) -> pd.DataFrame:
     """The spec's indicators at its level from the atlas: places in rows (code index).
