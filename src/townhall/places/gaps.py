@@ -668,3 +668,73 @@ def one_town_gaps(atlas: Atlas, code: str, *, rule: str = "nearest", pairing: Pa
         classes={k: r[k] for k in ("size", "region", "coastal", "job_density", "income_deprivation")},
         table=table, trend=trend, n_draws=n_draws, seed=seed,
     )
+
+
+@dataclass
+class CityTowns:
+    """The towns paired with one city, each with its gap from it on the composite IMD.
+
+    Attributes
+    ----------
+    city : dict
+        code, name.
+    rule : str
+        The pairing rule.
+    table : DataFrame
+        town, town_name, size, region, km, imd25_gap, lower, upper, verdict (nearest first;
+        positive gap = the town less deprived).
+    n_draws, seed : int
+    """
+
+    city: dict[str, object]
+    rule: str
+    table: pd.DataFrame
+    n_draws: int
+    seed: int
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: every attribute, the table as records."""
+        from townhall.atlas.store import records
+
+        return {"city": self.city, "rule": self.rule, "n_draws": self.n_draws, "seed": self.seed,
+                "towns": records(self.table)}
+
+
+def city_towns(atlas: Atlas, city: str, *, rule: str = "nearest", london: bool = True,
+               n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
+               progress: Callable[[int, int], None] | None = None) -> CityTowns:
+    """The towns paired with a city (name or code) and their IMD 2025 gap from it.
+
+    Parameters
+    ----------
+    atlas : Atlas
+    city : str
+        One of the cities towns are paired with (e.g. 'Manchester', 'London').
+    rule : {'nearest', 'ttwa'}
+    london : bool, default True
+        Count London as a city.
+    n_draws, seed
+        Bootstrap draws and seed.
+    progress : callable, optional
+        ``progress(done, total)``.
+
+    Returns
+    -------
+    CityTowns
+    """
+    from townhall.places.pairing import Pairing
+
+    p = Pairing(atlas, london=london)
+    c = p.find_city(city)
+    df = p.towns_of(str(c["code"]), rule)
+    cols = ["imd25_gap", "lower", "upper", "verdict"]
+    if df.empty:
+        return CityTowns({"code": c["code"], "name": c["name"]}, rule, df.assign(**{k: [] for k in cols}),
+                         n_draws, seed)
+    g = gaps_for_pairs(atlas, p.pairs(rule)[lambda t: t["town"].isin(df["town"])], n_draws=n_draws, seed=seed,
+                       indicators=[HEADLINE[0]], progress=progress)
+    gap = g.table.set_index("town")
+    df["imd25_gap"] = df["town"].map(gap["gap"])
+    df["lower"], df["upper"] = df["town"].map(gap["lower"]), df["town"].map(gap["upper"])
+    df["verdict"] = df["town"].map(gap["verdict"])
+    return CityTowns({"code": c["code"], "name": c["name"]}, rule, df.reset_index(drop=True), n_draws, seed)
