@@ -21,13 +21,13 @@ from types import ModuleType
 import duckdb
 import pandas as pd
 
-import townhall
 from townhall import config
 from townhall.atlas import elections, facilities, finance
 from townhall.atlas.registry import POP_CHANGE, POP_CHANGE_REGISTRY, register
 from townhall.errors import BuildError, TownhallError
 from townhall.levels import ROLLUP_LEVELS, TOWN, in_sql
 from townhall.sources.catalogue import get_source, load_catalogue
+from townhall.version import __version__
 
 #: Bump when the build logic changes in a way that changes the atlas.
 BUILD_VERSION = "2"
@@ -54,7 +54,7 @@ class BuildSummary:
 
 def inputs_fingerprint() -> str:
     """Hash of the declared inputs and the build version: changes whenever a rebuild is needed."""
-    h = hashlib.sha256(f"{townhall.__version__}:{BUILD_VERSION}".encode())
+    h = hashlib.sha256(f"{__version__}:{BUILD_VERSION}".encode())
     for s in load_catalogue():
         h.update(f"{s.path}:{s.sha256}".encode())
     for f in ("schema.sql", "els.toml"):
@@ -199,7 +199,7 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
                        FROM obs_df o SEMI JOIN area a ON a.code = o.area AND a.level = o.level""")
         con.unregister("obs_df")
     add_sources(con, geo.used | inds.used)
-    meta = {"townhall_version": townhall.__version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
+    meta = {"townhall_version": __version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
     for name in ("areas_df", "links_df", "classes_df", "reg_df"):
         con.unregister(name)

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Literal
 
 import httpx
 
-from townhall import __version__ as _version
 from townhall import config
 from townhall.errors import (
     ChecksumError,
@@ -50,6 +49,7 @@ from townhall.errors import (
     TownhallError,
 )
 from townhall.sources.catalogue import Source, load_catalogue
+from townhall.version import __version__ as _version
 
 if TYPE_CHECKING:
     import pandas as pd

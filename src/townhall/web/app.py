@@ -29,7 +29,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from townhall import __version__
 from townhall.api import Atlas, open_atlas
 from townhall.atlas.store import AmbiguousPlaceError, records
 from townhall.errors import (
@@ -40,6 +39,7 @@ from townhall.errors import (
     UnknownIndicatorError,
 )
 from townhall.levels import LEVELS
+from townhall.version import __version__
 from townhall.web import assembly, infrastructure, places, towns
 from townhall.web.toolkit import parse_suggestion, render
 

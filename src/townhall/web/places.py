@@ -15,11 +15,11 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from townhall import __version__
 from townhall.atlas.store import AmbiguousPlaceError, Atlas, records
 from townhall.errors import PlaceNotFoundError, TownhallError
 from townhall.levels import LEVEL_PLURAL, LEVELS, ROLLUP_LEVELS, TOWN, check_level
 from townhall.sources.licences import attributions
+from townhall.version import __version__
 from townhall.web import towns
 from townhall.web.toolkit import (
     ERROR_RESPONSES,

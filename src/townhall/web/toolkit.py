@@ -29,12 +29,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from townhall import __version__
 from townhall.atlas.store import Atlas, records
 from townhall.errors import TownhallError
 from townhall.levels import LEVEL_PLURAL, LEVELS
 from townhall.places.census import PROFILE_LEVELS
 from townhall.sources.licences import licence_links
+from townhall.version import __version__
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
