@@ -53,12 +53,18 @@ class BuildSummary:
 
 
 def inputs_fingerprint() -> str:
-    """Hash of the declared inputs and the build version: changes whenever a rebuild is needed."""
+    """Hash of the declared inputs and of the build code: changes whenever a rebuild is needed.
+
+    The build code is every file of ``townhall.atlas`` (readers, wings' steps, schema), so an
+    upgrade that changes what the build writes marks an older atlas stale by itself.
+    """
     h = hashlib.sha256(f"{__version__}:{BUILD_VERSION}".encode())
     for s in load_catalogue():
         h.update(f"{s.path}:{s.sha256}".encode())
-    for f in ("schema.sql", "els.toml"):
-        h.update(resources.files("townhall.atlas").joinpath(f).read_bytes())
+    code = resources.files("townhall.atlas")
+    for f in sorted(code.iterdir(), key=lambda f: f.name):
+        if f.name.endswith((".py", ".sql", ".toml")):
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 
