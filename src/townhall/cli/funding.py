@@ -8,11 +8,11 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from townhall.cli import app
 from townhall.cli.common import (
     AtlasOpt,
     Format,
     FormatOpt,
+    app,
     console,
     emit_frame,
     emit_json,

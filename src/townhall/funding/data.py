@@ -154,6 +154,17 @@ class Need:
         return {"need": self.label, "councils": records(self.table)}
 
 
+#: The need index's scores by atlas file (path, size, mtime) and spec text: building the
+#: composite takes a second, and the lab asks for it on every run.
+_SCORES: dict[tuple[Any, ...], tuple[pd.Series, str]] = {}
+
+
+def _atlas_key(atlas: Atlas) -> tuple[Any, ...]:
+    p = Path(atlas.path)
+    st = p.stat() if p.exists() else None
+    return (str(p), st.st_size if st else 0, st.st_mtime_ns if st else 0)
+
+
 def need_settings() -> dict[str, Any]:
     """The ``[need]`` table of ``parameters/funding/need.toml``, checked."""
     raw = tomllib.loads(_params_text("need.toml")).get("need", {})
@@ -169,14 +180,20 @@ def need_index(atlas: Atlas, codes: list[str], population: pd.Series) -> Need:
     from townhall.measures.spec import build_index, parse_spec
 
     cfg = need_settings()
-    spec = parse_spec(_params_text(cfg.get("spec", "need_index.toml")), file="parameters/funding/need_index.toml")
-    run = build_index(spec, atlas, draws=0)
-    score = run.table.set_index("code")["score"].reindex(codes).astype(float)
+    text = _params_text(cfg.get("spec", "need_index.toml"))
+    key = (*_atlas_key(atlas), text)
+    if key not in _SCORES:
+        spec = parse_spec(text, file="parameters/funding/need_index.toml")
+        run = build_index(spec, atlas, draws=0)
+        _SCORES.clear()  # one atlas at a time
+        _SCORES[key] = (run.table.set_index("code")["score"].astype(float), spec.index.name)
+    scores, name = _SCORES[key]
+    score = scores.reindex(codes)
     score = score.fillna(score.mean())
     lo, hi = float(score.min()), float(score.max())
     s01 = (score - lo) / (hi - lo) if hi > lo else score * 0
     per_head = cfg["low"] + (cfg["high"] - cfg["low"]) * s01
-    return _need_frame(codes, population, per_head, s01, spec.index.name)
+    return _need_frame(codes, population, per_head, s01, name)
 
 
 def _need_frame(codes: list[str], population: pd.Series, per_head: pd.Series, score: pd.Series, label: str) -> Need:

@@ -170,6 +170,7 @@ def evaluate(scheme: Scheme | str, inputs: FundingInputs, *, rate: float | None 
     res = cap + t
     mr = (marginal_retention(ps, cap, units, inputs.population) if ps else np.ones_like(cap)) if retention \
         else np.full_like(cap, np.nan)
+    mr = np.round(mr, 9) + 0.0  # differences of large sums: no '-0.000000000068'
     pop, need = inputs.population, inputs.need
     gain = (res - inputs.current) / pop
     winner = np.where(gain > 0.005, "gains", np.where(gain < -0.005, "loses", "same"))

@@ -199,3 +199,34 @@ def pool_values(values: pd.DataFrame, members: list[str], agg: str, population: 
         out["value"] = float(np.average(v[have], weights=w)) if w.sum() > 0 else float(v[have].mean())
         out["method"] = "population-weighted mean"
     return out
+
+
+def pooled_indicator(atlas: Atlas, indicator: str, spec: str | Path, period: str | None = None) -> pd.DataFrame:
+    """An atlas indicator for each group as one unit, beside its members' values.
+
+    Counts (``agg = 'sum'``) are summed; rates and everything else are the
+    population-weighted mean of the members (latest council populations).
+
+    Returns
+    -------
+    DataFrame
+        group, code, name, value, method (one row per member, then the pooled row).
+    """
+    info = atlas.indicator(indicator)
+    vals = atlas.values(indicator, level=COUNCIL, period=period)
+    areas = atlas.areas(COUNCIL).set_index("code")
+    rows = []
+    for g in load_groups(spec, atlas):
+        unknown = [m for m in g.members if m not in areas.index]
+        if unknown:
+            raise InputError(f"Group {g.name!r}: {', '.join(unknown[:5])} is not a council code.",
+                             hint="Use current GSS council codes (E06, E07, E08, E09, W06).")
+        v = vals.set_index("area")["value"]
+        for mcode in g.members:
+            rows.append({"group": g.name, "code": mcode, "name": areas.loc[mcode, "name"],
+                         "value": float(v[mcode]) if mcode in v.index else float("nan"), "method": "member"})
+        p = pool_values(vals, list(g.members), str(info.get("agg")), areas["population"])
+        rows.append({"group": g.name, "code": g.code, "name": f"{g.name} (pooled)",
+                     "value": p["value"] if p["value"] is not None else float("nan"),
+                     "method": p.get("method", "no values")})
+    return pd.DataFrame(rows)

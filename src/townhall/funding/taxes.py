@@ -84,7 +84,8 @@ def tax_option(atlas: Atlas, kind: str, value: Any, *, scheme: str = "none", yea
 
     if kind not in KINDS:
         raise InputError(f"Unknown tax option {kind!r}.", hint="Options: " + ", ".join(KINDS) + ".")
-    base = inputs(atlas, "council_tax", year, need)
+    # A local income tax needs the income statistics (which leave out Torbay and Scilly).
+    base = inputs(atlas, "income_tax" if kind == "income" else "council_tax", year, need)
     cap = capacity(atlas, year).table.set_index("code").reindex(list(base.codes))
     if kind == "income":
         rate = float(value)
@@ -104,7 +105,7 @@ def tax_option(atlas: Atlas, kind: str, value: Any, *, scheme: str = "none", yea
         new = counts.to_numpy() @ np.array([mult[b] for b in MULTIPLIERS])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(old > 0, new / old, 1.0)
-        y0 = base.capacity
+        y0 = base.capacity  # the council tax base: tax base x national Band D
         y = y0 * ratio
         y = y * y0.sum() / y.sum()  # revenue neutral: the national Band D moves
         what = "council tax with band multipliers " + ", ".join(f"{b}={mult[b]:.3g}" for b in MULTIPLIERS)
