@@ -75,11 +75,17 @@ def values(
     indicator: Annotated[str, typer.Argument(help="Indicator id, e.g. imd25_income_score.")],
     level: LevelOpt = None,
     period: Annotated[str | None, typer.Option(help="Period (default: latest).")] = None,
+    group: Annotated[str | None, typer.Option("--group", "-g", help="Also pool councils as one unit: a TOML/CSV file, 'one-yorkshire', an area code or codes a,b,c.")] = None,
     atlas: AtlasOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Values of an indicator at a level, rolled up (population-weighted) when needed."""
     a = open_atlas(atlas)
+    if group:
+        from townhall.funding.groups import pooled_indicator
+
+        emit_frame(pooled_indicator(a, indicator, group, period=period), fmt, title=f"{indicator}: groups pooled")
+        return
     df = a.values(indicator, level=level, period=period)
     info = a.indicator(indicator)
     emit_frame(df, fmt, title=f"{info['name']} ({info['unit']}) by {level or info['level']}")
