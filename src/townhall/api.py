@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from townhall import funding
 from townhall.atlas import store
 from townhall.atlas.store import (
     HEADLINE,
@@ -28,7 +29,7 @@ from townhall.levels import LEVELS, ROLLUP_LEVELS, check_level, normalise_name
 from townhall.places.census import census_profile as _census_profile
 
 __all__ = [
-    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level",
+    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "funding",
     "normalise_name", "open_atlas", "plain", "records",
 ]
 
