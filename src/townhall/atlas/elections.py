@@ -21,6 +21,10 @@ What the build writes (every share and turnout is a **percentage**, 0-100):
 ``eu_counting_area``
     The 382 referendum counting areas as published (2016 councils, Northern
     Ireland, Gibraltar) with today's council code beside each.
+``election_history``
+    Every contest 1918-2017 at party-group level with its winning group
+    (House of Commons Library), for questions such as "the first Conservative
+    MP for Mansfield".
 ``council_control``
     Political control of councils, two dated snapshots: Open Council Data UK
     (late 2017, GB councils incl. county councils) and Robinson & Pike (c.
@@ -253,6 +257,29 @@ def longrun(cache_dir: Path | None = None) -> pd.DataFrame:
     return df
 
 
+def history(cache_dir: Path | None = None) -> pd.DataFrame:
+    """Every constituency contest 1918-2017 at party-group level, with the winning group.
+
+    Groups: con, lab, ld (Liberal, Alliance, Liberal Democrat), nat (SNP and
+    Plaid Cymru), oth. Constituencies are named as the Library names them (in
+    capitals); a name can span several boundary sets.
+    """
+    df = longrun(cache_dir)
+    groups = {"con": "con_votes", "lab": "lab_votes", "ld": "lib_votes", "nat": "natSW_votes", "oth": "oth_votes"}
+    votes = pd.DataFrame({g: readers.to_number(df[c]) for g, c in groups.items()})
+    out = pd.DataFrame({"election": df["election"], "constituency_id": df["constituency_id"].astype(str),
+                        "constituency": df["constituency"].str.upper(), "region": df["country/region"],
+                        "seats": readers.to_number(df["seats"]), "boundary_set": df["boundary_set"],
+                        "electorate": readers.to_number(df["electorate"]),
+                        "total_votes": readers.to_number(df["total_votes"])})
+    for g in groups:
+        out[f"{g}_votes"] = votes[g].to_numpy()
+    # An unopposed return has no votes: the winner is then unknown here (None).
+    has = votes.fillna(0).sum(axis=1) > 0
+    out["winner"] = votes.fillna(-1).idxmax(axis=1).where(has)
+    return out
+
+
 def read_ge2015(cache_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """GE2015: candidates from the Library, electorate from the Electoral Commission (blank and total rows dropped)."""
     c = readers.read_csv(HOC15, cache_dir, required=["ons_id", "party_abbreviation", "votes", "share"])
@@ -417,11 +444,12 @@ def add_to_atlas(con: duckdb.DuckDBPyConnection, cache_dir: Path | None,
          "areas": int((seat_df["election"] == k).sum()), "sources": "; ".join(v[4])}
         for k, v in ELECTIONS.items()])
     control = read_control(cache_dir, succ)
+    hist = history(cache_dir)
     eu_areas = eu[["area_code_2016", "name", "region", "current_code", "electorate", "votes_cast", "valid_votes",
                    "remain", "leave", "rejected", "turnout", "remain_share", "leave_share"]]
     for name, df in (("election", elections), ("election_seat", seat_df), ("election_result", result_df),
                      ("election_candidate", cand_df), ("eu_counting_area", eu_areas),
-                     ("council_control", control)):
+                     ("council_control", control), ("election_history", hist)):
         con.register("_el_df", df)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _el_df")
         con.unregister("_el_df")
