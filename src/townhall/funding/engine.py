@@ -152,7 +152,7 @@ def evaluate(scheme: Scheme | str, inputs: FundingInputs, *, rate: float | None 
     policy_year : str or int, optional
         The rules in force on 1 April of this year (default: today's rules).
     retention : bool
-        Compute each council's marginal retention (an n x n batch; skip for speed).
+        Compute each council's marginal retention (skip for speed).
     table : bool
         Build the per-council table (the frontier needs only the summary).
 

@@ -365,16 +365,16 @@ def transfers(ps: list[Params], cap: np.ndarray, units: np.ndarray, base_cap: np
 
 def marginal_retention(ps: list[Params], cap: np.ndarray, units: np.ndarray, population: np.ndarray,
                        eps: float | None = None) -> np.ndarray:
-    """What each council keeps of one more pound of its own base: 1 - dT_i/dC_i.
+    """What each council keeps of one more pound of its own base: 1 + dT_i/dC_i.
 
-    Each council's capacity is raised by ``eps`` alone (all n at once, as an n x n batch)
-    with the national standards (averages, benchmark, the retention baseline) held where
-    they were: the usual definition, for a council too small to move them. A one-sided
-    difference upwards, so at a threshold it reads the rate above it.
+    Each council's capacity is raised by ``eps`` with the national standards (averages,
+    benchmark, pooled charges, the retention baseline) held where they were: the usual
+    definition, for a council too small to move them. With the standards fixed every
+    component is a function of the council's own capacity alone, so all councils are
+    bumped at once (one pass, not an n x n batch). A one-sided difference upwards, so at a
+    threshold it reads the rate above it.
     """
-    n = cap.shape[-1]
     eps = float(eps) if eps is not None else max(1.0, 1e-6 * float(np.abs(cap).mean()))
     t0, std = transfers(ps, cap, units, cap, population)
-    bumped = cap[None, :] + eps * np.eye(n)
-    t1, _ = transfers(ps, bumped, units, np.broadcast_to(cap, (n, n)), population, fixed=std)
-    return 1.0 + (np.diagonal(t1) - t0) / eps
+    t1, _ = transfers(ps, cap + eps, units, cap, population, fixed=std)
+    return 1.0 + (t1 - t0) / eps
