@@ -6,6 +6,8 @@
 >>> atlas.values("imd25_score", level="town")  # IoD2025 score rolled up to towns
 >>> atlas.profile("E08000010")                 # a council's profile
 >>> atlas.census_profile("Wigan")              # Census 2021 counts for assembly quotas
+>>> townhall.api.elections.targets(atlas, "ge2017", "lab")   # electoral geography (townhall.elections)
+>>> townhall.api.evidence.run_evidence(atlas)                 # the evidence pack (townhall.evidence)
 
 The store reader (:class:`townhall.atlas.store.Atlas`) sits below the analyses;
 this module re-exports it with the conveniences users call on it, and gathers
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from townhall import funding
+from townhall import elections, evidence, funding
 from townhall.atlas import store
 from townhall.atlas.store import (
     HEADLINE,
@@ -29,7 +31,7 @@ from townhall.levels import LEVELS, ROLLUP_LEVELS, check_level, normalise_name
 from townhall.places.census import census_profile as _census_profile
 
 __all__ = [
-    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "funding",
+    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "elections", "evidence", "funding",
     "normalise_name", "open_atlas", "plain", "records",
 ]
 

@@ -17,9 +17,17 @@ __all__ = ["app", "main"]
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from townhall.cli import assembly, atlas, data, measures, towns  # noqa: F401
-    from townhall.cli import infrastructure  # noqa: F401
-    from townhall.cli import funding  # noqa: F401
+    from townhall.cli import (  # noqa: F401
+        assembly,
+        atlas,
+        data,
+        elections,
+        evidence,
+        funding,
+        infrastructure,
+        measures,
+        towns,
+    )
 
 
 _register()

@@ -9,11 +9,11 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from townhall.cli import app
 from townhall.cli.common import (
     AtlasOpt,
     Format,
     FormatOpt,
+    app,
     console,
     emit_frame,
     emit_json,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from townhall.api import Atlas
 
 RuleOpt = Annotated[str, typer.Option("--rule", "-r", help="Pairing rule: nearest (city by distance) or ttwa (city of the town's travel-to-work area).")]
+SummaryRuleOpt = Annotated[str, typer.Option("--rule", "-r", help="Pairing rule: nearest (city by distance), ttwa (city of the town's travel-to-work area), or with --summary 'all' (every pairing rule and test side by side).")]
 DrawsOpt = Annotated[int, typer.Option("--draws", help="Bootstrap draws.", min=10)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible for a seed).")]
 LondonOpt = Annotated[bool, typer.Option("--london/--no-london", help="Count London (its 33 boroughs) as a city.")]
@@ -56,16 +57,27 @@ def _bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
 def towns(
     city: Annotated[str | None, typer.Option("--city", "-c", help="List the towns paired with this city (e.g. Manchester, London).")] = None,
     summary: Annotated[bool, typer.Option("--summary", "-s", help="The national share of towns doing worse than their city, with breakdowns.")] = False,
-    rule: RuleOpt = "nearest",
+    rule: SummaryRuleOpt = "nearest",
     draws: DrawsOpt = DEFAULT_DRAWS,
     seed: SeedOpt = DEFAULT_SEED,
     london: LondonOpt = True,
     atlas: AtlasOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """English towns and their neighbouring cities: the pairings, a city's towns, or the national summary."""
+    """English towns and their neighbouring cities: the pairings, a city's towns, or the national summary.
+
+    With --summary, a sensitivity table follows: the share of towns falling behind under level tests
+    (worse now, worse in 2019) and trend tests (losing ground 2019-2025); --rule all shows both pairing rules.
+    """
+    from townhall.errors import TownhallError
     from townhall.places.pairing import Pairing, check_rule
 
+    if rule == "all":
+        if not summary:
+            raise TownhallError("--rule all compares every pairing rule and works with --summary only.",
+                                hint="Use --rule nearest or --rule ttwa to list pairings.")
+        _sensitivity(open_atlas(atlas), draws, seed, london, fmt)
+        return
     check_rule(rule)
     a = open_atlas(atlas)
     if summary:
@@ -80,21 +92,18 @@ def towns(
                                "TTWA city": df["ttwa_city_name"], "TTWA km": df["ttwa_km"]})
         emit_frame(df, fmt, title=f"{len(df):,} English towns and their cities (nearest, and of the travel-to-work area)")
         return
-    c = p.find_city(city)
-    df = p.towns_of(str(c["code"]), rule)
+    from townhall.places.gaps import city_towns
+
+    bar, step = _bar(f"Gaps of the towns paired with {city}")
+    with bar:
+        ct = city_towns(a, city, rule=rule, london=london, n_draws=draws, seed=seed, progress=step)
+    c, df = ct.city, ct.table
     if df.empty:
         emit_frame(df, fmt, title=f"No towns are paired with {c['name']} under the '{rule}' rule")
         return
-    from townhall.places.gaps import HEADLINE, gaps_for_pairs
-
-    bar, step = _bar(f"Gaps of {len(df)} towns from {c['name']}")
-    with bar:
-        g = gaps_for_pairs(a, p.pairs(rule)[lambda t: t["town"].isin(df["town"])], n_draws=draws, seed=seed,
-                           indicators=[HEADLINE[0]], progress=step)
-    gap = g.table.set_index("town")
-    df["imd25_gap"] = df["town"].map(gap["gap"])
-    df["lower"], df["upper"] = df["town"].map(gap["lower"]), df["town"].map(gap["upper"])
-    df["verdict"] = df["town"].map(gap["verdict"])
+    if fmt is Format.json:
+        emit_json(ct.as_dict())
+        return
     if fmt is Format.table:
         df = pd.DataFrame({"town": df["town_name"], "size": df["size"].str.replace(" Towns", ""), "km": df["km"],
                            "IMD gap": df["imd25_gap"], "95% interval": _intervals(df["lower"], df["upper"]),
@@ -104,13 +113,14 @@ def towns(
 
 
 def _summary(a: Atlas, rule: str, draws: int, seed: int, london: bool, fmt: Format) -> None:
-    from townhall.places.summary import headline
+    from townhall.places.summary import sensitivity
 
     bar, step = _bar(f"Bootstrapping every town ({draws:,} draws)")
     with bar:
-        h = headline(a, rule=rule, n_draws=draws, seed=seed, london=london, progress=step)
+        sens = sensitivity(a, pairings=(rule,), n_draws=draws, seed=seed, london=london, progress=step)
+    h = sens.headlines[rule]
     if fmt is Format.json:
-        emit_json(h.as_dict())
+        emit_json({**h.as_dict(), "sensitivity": sens.as_dict()["table"]})
         return
     allrow = pd.DataFrame([{"by": "all", "group": "All English towns", "towns": h.n_towns, "worse": h.n_worse,
                             "share": h.share, "lower": h.lower, "upper": h.upper}])
@@ -145,7 +155,41 @@ def _summary(a: Atlas, rule: str, draws: int, seed: int, london: bool, fmt: Form
         for r in h.over_time.itertuples():
             t.add_row(r.period, f"{r.towns:,}", f"{r.worse:,}", _pct(r.share), f"{_pct(r.lower)} – {_pct(r.upper)}")
         console.print(t)
+    _sensitivity_table(sens.table)
     console.print(f"[bold]Method.[/] {h.method}", highlight=False)
+
+
+def _sensitivity(a: Atlas, draws: int, seed: int, london: bool, fmt: Format) -> None:
+    from townhall.places.summary import sensitivity
+
+    bar, step = _bar(f"Bootstrapping every town under both pairing rules ({draws:,} draws)")
+    with bar:
+        sens = sensitivity(a, n_draws=draws, seed=seed, london=london, progress=step)
+    if fmt is Format.json:
+        emit_json(sens.as_dict())
+        return
+    if fmt is Format.csv:
+        emit_frame(sens.table, fmt)
+        return
+    _sensitivity_table(sens.table)
+    console.print(f"Demos (2015): 26 of 42 towns ({_pct(26 / 42)}) did worse than their neighbouring city.",
+                  highlight=False)
+
+
+def _sensitivity_table(df: pd.DataFrame) -> None:
+    from townhall.places.summary import TEST_LABELS, TESTS
+
+    t = Table(title="Sensitivity: share of towns falling behind their city, by test and pairing rule")
+    for col, just in (("Pairing", "left"), ("Test", "left"), ("Towns", "right"), ("Count", "right"),
+                      ("Share", "right"), ("95% interval", "right")):
+        t.add_column(col, justify=just)
+    for r in df.itertuples():
+        interval = "" if r.lower != r.lower else f"{_pct(r.lower)} – {_pct(r.upper)}"
+        t.add_row(r.pairing, TEST_LABELS.get(r.test, r.test), f"{r.towns:,}", f"{r.count:,}", _pct(r.share),
+                  interval)
+    console.print(t)
+    for test in dict.fromkeys(df["test"]):
+        console.print(f"  {TEST_LABELS.get(test, test)}: {TESTS[test]}.", highlight=False)
 
 
 @app.command()
