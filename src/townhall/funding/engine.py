@@ -185,7 +185,7 @@ def evaluate(scheme: Scheme | str, inputs: FundingInputs, *, rate: float | None 
         **{f"{k}_after": v for k, v in m.spread(after, need).items()},
         **{f"{k}_current": v for k, v in m.spread(inputs.current / need, need).items()},
         "gap_closed": m.gap_closed(before, after, need),
-        "marginal_retention": float(np.average(mr, weights=need)) if retention else float("nan"),
+        "marginal_retention": round(float(np.average(mr, weights=need)), 9) + 0.0 if retention else float("nan"),
         "marginal_retention_min": float(np.min(mr)) if retention else float("nan"),
         "marginal_retention_max": float(np.max(mr)) if retention else float("nan"),
         "net_cost": net, "budget_neutral": bool(neutral),
