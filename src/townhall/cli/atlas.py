@@ -43,6 +43,21 @@ def _run_build(out: Path | None) -> None:
         f"{summary.observations:,} observations; {summary.sources} sources.",
         highlight=False,
     )
+    _facility_lines(summary.path)
+
+
+def _facility_lines(path: Path) -> None:
+    """One line per facility source: rows placed by method, and not placed and why."""
+    from townhall.infrastructure import build_report
+
+    with open_atlas(path) as a:
+        rep = build_report(a).table
+    for r in rep.itertuples():
+        why = f" ({r.why_not_placed})" if r.not_placed else ""
+        console.print(f"Facilities, {r.kind} ({Path(r.source).name}): {r.rows:,} rows; {r.placed:,} placed "
+                      f"({r.placed_small_area:,} in a small area by nearest LSOA centroid, {r.placed_council_only:,} "
+                      f"council only; councils {r.council_point_in_polygon:,} by polygon, {r.council_via_lsoa21:,} via "
+                      f"LSOA); {r.not_placed:,} not placed{why}.", highlight=False)
 
 
 @app.command()
