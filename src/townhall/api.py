@@ -8,6 +8,7 @@
 >>> atlas.census_profile("Wigan")              # Census 2021 counts for assembly quotas
 >>> townhall.api.elections.targets(atlas, "ge2017", "lab")   # electoral geography (townhall.elections)
 >>> townhall.api.evidence.run_evidence(atlas)                 # the evidence pack (townhall.evidence)
+>>> townhall.api.infrastructure.closures_by_class(atlas, "library")  # social infrastructure (townhall.infrastructure)
 
 The store reader (:class:`townhall.atlas.store.Atlas`) sits below the analyses;
 this module re-exports it with the conveniences users call on it, and gathers
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from townhall import elections, evidence, funding
+from townhall import elections, evidence, funding, infrastructure
 from townhall.atlas import store
 from townhall.atlas.store import (
     HEADLINE,
@@ -31,7 +32,7 @@ from townhall.levels import LEVELS, ROLLUP_LEVELS, check_level, normalise_name
 from townhall.places.census import census_profile as _census_profile
 
 __all__ = [
-    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "elections", "evidence", "funding",
+    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "elections", "evidence", "funding", "infrastructure",
     "normalise_name", "open_atlas", "plain", "records",
 ]
 

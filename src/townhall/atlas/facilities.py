@@ -262,7 +262,9 @@ def libraries(cache_dir: Path | None, districts: pd.DataFrame) -> tuple[pd.DataF
         id="lib:" + lib["id"].astype(str), kind="library", name=lib["name"], subtype=lib["type"].fillna("unclassified"),
         country="E", lat=lib["lat"], lon=lib["lng"], precision="postcode_or_address", opened=year_start(oy),
         closed_from=year_start(cy), closed=year_end(cy), status=status, source=LIB17, postcode=lib["postcode"],
-        note=np.where(matched, "in the 2023 list", "not found in the 2023 list"),
+        note=("statutory 2010: " + lib["statutory2010"].map({"t": "yes", "f": "no"}).fillna("?")
+              + ", 2016: " + lib["statutory2016"].map({"t": "yes", "f": "no"}).fillna("?") + "; "
+              + np.where(matched, "in the 2023 list", "not found in the 2023 list")),
     )
     # Libraries in the 2023 list only: static service points opened after the 2017 list, or
     # missed by it. No coordinates there: their postcode district centroid stands in.
