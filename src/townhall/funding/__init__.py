@@ -131,7 +131,7 @@ class CouncilSummary:
     table: pd.DataFrame
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "facts": {k: plain(v) for k, v in self.facts.items()},
+        return {"code": self.code, "council": self.name, "facts": {k: plain(v) for k, v in self.facts.items()},
                 "schemes": records(self.table)}
 
 
