@@ -82,3 +82,41 @@ def test_headline_for_every_english_town(atlas):
     assert h.over_time["period"].tolist() == ["2019", "2025"]
     t = headline(atlas, rule="ttwa", n_draws=200)
     assert t.n_towns == 287
+
+
+def test_sensitivity_level_and_trend_rules_on_synthetic_towns():
+    """The trend test: a town loses ground when its overall-IMD percentile gap to its city shrinks.
+
+    IMD national percentiles (higher = less deprived) of town and city, 2019 and 2025; the city
+    sits at 50 both years. Gaps (town - city): T1 -10 -> -20 (losing), T2 -10 -> -5 (gaining),
+    T3 0 -> 0 (no change), T4 +10 -> +5 (losing). So 2 of 4 lose ground, both clearly (no noise).
+    """
+    from townhall.places.gaps import TREND
+    from townhall.places.summary import Sensitivity, losing_ground
+
+    g, typ = _synthetic()
+    i19, i25 = TREND["imd"]
+    pct = {"T1": (40, 30), "T2": (40, 45), "T3": (50, 50), "T4": (60, 55), "C": (50, 50)}
+    values, groups, r = [], {}, 0
+    for code, v in pct.items():
+        values += [v] * 3
+        groups[code] = (np.arange(r, r + 3), np.ones(3))
+        r += 3
+    trend = SmallAreas("lsoa_trend", [i19, i25], np.ones(2), np.array(values, float), np.ones(r), groups)
+    g2 = Gaps([*_synthetic_data(), trend], g.pairs, n_draws=100, seed=1)
+    assert losing_ground(g2)[:3] == (4, 2, 0.5)
+    assert losing_ground(g2, clear=True)[:3] == (4, 2, 0.5)
+    s = Sensitivity({"nearest": (g2, typ)}).table.set_index("test")
+    assert s.at["level", "count"] == 2 and s.at["trend", "share"] == 0.5
+    assert s.at["trend", "lower"] == 0.5 and s.at["trend", "upper"] == 0.5
+
+
+def _synthetic_data() -> list[SmallAreas]:
+    scores = {"T1": [20] * 8, "T2": [5] * 8, "T3": [20] + [5] * 7, "T4": [20, 20, 20, 20, 20, 5, 5, 5],
+              "C": [10] * 8}
+    values, groups, r = [], {}, 0
+    for code, s in scores.items():
+        values += [s] * 3
+        groups[code] = (np.arange(r, r + 3), np.ones(3))
+        r += 3
+    return [SmallAreas("lsoa21", list(HEADLINE), -np.ones(8), np.array(values, float), np.ones(r), groups)]

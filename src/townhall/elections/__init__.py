@@ -12,11 +12,21 @@ The build step is :mod:`townhall.atlas.elections`; the rules are in docs/methods
 """
 
 from townhall.elections.data import area_classes, check_election, elections, results, seats
-from townhall.elections.geography import ByClass, Swing, Top, butler, by_class, swing, top
+from townhall.elections.geography import (
+    ByClass,
+    Swing,
+    Top,
+    butler,
+    by_class,
+    class_swing,
+    swing,
+    top,
+)
 from townhall.elections.place import PlaceResults, place_results
 from townhall.elections.targets import Targets, majority_needed, targets, targets_from
 
 __all__ = [
     "ByClass", "PlaceResults", "Swing", "Targets", "Top", "area_classes", "butler", "by_class", "check_election",
+    "class_swing",
     "elections", "majority_needed", "place_results", "results", "seats", "swing", "targets", "targets_from", "top",
 ]

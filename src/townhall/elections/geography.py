@@ -235,6 +235,44 @@ def seat_changes(atlas: Atlas, from_election: str, to_election: str, party: str 
     return out, lv2, note
 
 
+def class_swing(seats: pd.DataFrame, v1: pd.DataFrame, v2: pd.DataFrame, order: tuple[str, ...] | list[str],
+                party: str | None = None) -> pd.DataFrame:
+    """Swing by class (a pure function).
+
+    Parameters
+    ----------
+    seats : DataFrame
+        area, class, butler (seat swing) and, with ``party``, change.
+    v1, v2 : DataFrame
+        Area x party votes in the two elections (index area).
+    order : sequence of str
+        Classes in display order (those present are kept).
+    party : str, optional
+
+    Returns
+    -------
+    DataFrame
+        class, areas, butler (from the class's summed votes), mean_butler,
+        median_butler, to_con, to_lab and, with ``party``, change (summed
+        votes) and mean_change (mean of seats).
+    """
+    rows = []
+    for cls in [c for c in order if c in set(seats["class"])]:
+        part = seats[seats["class"] == cls]
+        a, b = v1.loc[part["area"]].sum(), v2.loc[part["area"]].sum()
+        t1, t2 = a.sum(), b.sum()
+        row = {"class": cls, "areas": len(part),
+               "butler": float(butler(100 * a.get("con", 0) / t1, 100 * a.get("lab", 0) / t1,
+                                      100 * b.get("con", 0) / t2, 100 * b.get("lab", 0) / t2)),
+               "mean_butler": part["butler"].mean(), "median_butler": part["butler"].median(),
+               "to_con": int((part["butler"] > 0).sum()), "to_lab": int((part["butler"] < 0).sum())}
+        if party:
+            row["change"] = float(100 * (b.get(party, 0) / t2 - a.get(party, 0) / t1))
+            row["mean_change"] = part["change"].mean()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def swing(atlas: Atlas, from_election: str, to_election: str, scheme: str = "settlement", coarse: bool = False,
           party: str | None = None) -> Swing:
     """Conservative-Labour (Butler) swing and a party's share change between two general elections, by class."""
@@ -243,21 +281,7 @@ def swing(atlas: Atlas, from_election: str, to_election: str, scheme: str = "set
     seats_ = data.with_classes(atlas, seats_, level)
     seats_["class"] = seats_[data.class_column(scheme, coarse)]
     seats_ = seats_[seats_["class"].notna()].reset_index(drop=True)
-    rows = []
-    for cls in [c for c in data.class_order(coarse) if c in set(seats_["class"])]:
-        part = seats_[seats_["class"] == cls]
-        v1, v2 = v["v1"].loc[part["area"]].sum(), v["v2"].loc[part["area"]].sum()
-        t1, t2 = v1.sum(), v2.sum()
-        row = {"class": cls, "areas": len(part),
-               "butler": float(butler(100 * v1.get("con", 0) / t1, 100 * v1.get("lab", 0) / t1,
-                                      100 * v2.get("con", 0) / t2, 100 * v2.get("lab", 0) / t2)),
-               "mean_butler": part["butler"].mean(), "median_butler": part["butler"].median(),
-               "to_con": int((part["butler"] > 0).sum()), "to_lab": int((part["butler"] < 0).sum())}
-        if party:
-            row["change"] = 100 * (v2.get(party, 0) / t2 - v1.get(party, 0) / t1)
-            row["mean_change"] = part["change"].mean()
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    table = class_swing(seats_, v["v1"], v["v2"], data.class_order(coarse), party)
     keep = ["area", "name", "class", "settlement", "hocl_kind", "con_1", "lab_1", "con_2", "lab_2", "butler",
             "winner_1", "winner_2"] + ([f"{party}_1", f"{party}_2", "change"] if party else [])
     keep = list(dict.fromkeys(keep))
