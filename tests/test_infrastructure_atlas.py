@@ -141,3 +141,21 @@ def test_cli_summary_and_closures(atlas_env):
     assert res.exit_code != 0
     assert isinstance(res.exception, TownhallError)
     assert "Unknown facility kind 'museum'" in res.exception.message
+
+
+def test_cli_access_deserts_and_list(atlas_env):
+    res = runner.invoke(app, ["infrastructure", "access", "--kind", "library", "--level", "lad", "--place", "Hartlepool",
+                              "--threshold", "1", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["thresholds_km"] == [1.0]
+    years = {(r["year"], r["scenario"]) for r in data["rows"]}
+    assert years == {(2010, "open"), (2016, "open"), (2024, "open"), (2016, "closures_only"), (2024, "closures_only")}
+    res = runner.invoke(app, ["infrastructure", "deserts", "--level", "lad", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[0] == "code,name,population,residents_in_deserts,share_in_deserts"
+    res = runner.invoke(app, ["infrastructure", "list", "--kind", "gp", "--place", "E06000001", "--level", "lad",
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+    names = {f["name"] for f in json.loads(res.output)["facilities"]}
+    assert "Victoria Medical Practice" in names

@@ -75,9 +75,17 @@ def summary(kind: KindOpt = None, atlas: AtlasOpt = None, fmt: FormatOpt = Forma
     if fmt is Format.json:
         emit_json(res.as_dict())
         return
-    emit_frame(res.table, fmt, title=f"{kind} by kind of place" if kind else "Facility sources: rows placed and not placed")
-    if fmt is Format.table:
-        _notes(res.notes if kind else [f"{k}: {v:,}" for k, v in zip(res.matching["key"], res.matching["value"], strict=True)])
+    t = res.table
+    if fmt is Format.table and not kind:
+        t = t.assign(source=t["source"].str.rsplit("/", n=1).str[-1])[
+            ["kind", "source", "rows", "placed", "placed_small_area", "placed_council_only", "not_placed"]]
+    emit_frame(t, fmt, title=f"{kind} by kind of place" if kind else "Facility sources: rows placed and not placed")
+    if fmt is Format.table and kind:
+        _notes(res.notes)
+    elif fmt is Format.table:
+        _notes([f"{r.kind} ({r.source.rsplit('/', 1)[-1]}) not placed: {r.why_not_placed}"
+                for r in res.table.itertuples() if r.not_placed])
+        _notes(["Matching: " + "; ".join(f"{k} {v:,}" for k, v in zip(res.matching["key"], res.matching["value"], strict=True))])
 
 
 @sub.command()
