@@ -92,8 +92,11 @@ def by_class(atlas: Atlas, election: str, scheme: str = "settlement", coarse: bo
     -------
     ByClass
     """
-    s, _, missing = _classified(atlas, election, scheme, coarse)
+    s, level, missing = _classified(atlas, election, scheme, coarse)
     s = s[s["class"].notna()]
+    if s.empty:
+        raise TownhallError(f"No area of {election} ({level}) has a {scheme} class.",
+                            hint="The Library's classes are for seats: use the settlement scheme for councils.")
     r = data.results(atlas, election)
     r = r[r["area"].isin(s["area"])].merge(s[["area", "class", "winner"]], on="area")
     order = [c for c in data.class_order(coarse) if c in set(s["class"])]
