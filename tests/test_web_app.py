@@ -110,8 +110,8 @@ def test_place_page_council(client: TestClient) -> None:
     assert "Urban with Major Conurbation" in t
     # IMD: value 35 at the 80th percentile, polarity -1 -> better than 20% of councils.
     assert "IMD 2025 score" in t and "80th" in t and "better than 20% of councils" in t
-    # GVA: latest period 2022, 31.5 (30-33), 30th percentile, polarity +1.
-    assert "31.5" in t and "(30–33)" in t and "better than 30% of councils" in t
+    # GVA (unit GBP): latest period 2022, £31.50 (£30.00-£33.00), 30th percentile, polarity +1.
+    assert "£31.50" in t and "(£30.00–£33.00)" in t and "better than 30% of councils" in t
     assert "MHCLG" in t and LICENCE_URLS["OGL-3.0"] in t
     assert 'href="/api/place/lad/E08000010"' in t
 
@@ -273,10 +273,10 @@ def test_api_values_json_and_csv(client: TestClient) -> None:
     r = client.get("/api/values/imd25_imd_score", params={"level": "lad", "format": "csv"})
     assert 'filename="values-imd25_imd_score-lad-2025.csv"' in r.headers["content-disposition"]
     assert [(x["area"], x["value"]) for x in _csv_rows(r.text)] == [("E08000010", "35.0")]
-    # A period with no values: an empty table, and request text never reaches a header raw.
+    # A period with no values: a clear 400 naming the periods held (request text never reaches a header).
     r = client.get("/api/values/els_gva_per_hour", params={"period": 'x"\r\nSet: a', "format": "csv"})
-    assert r.headers["content-disposition"] == 'attachment; filename="values-els_gva_per_hour-lad-x___Set__a.csv"'
-    assert r.text == "area,name,period,value,lower,upper,pct\n"
+    assert r.status_code == 400 and "content-disposition" not in r.headers
+    assert r.json()["hint"] == "Periods: 2021, 2022."
     rows = _csv_rows(client.get("/api/values/census21_pop?level=lad&format=csv").text)
     assert [(x["area"], float(x["value"]), x["n_children"]) for x in rows] == [("E08000010", 2000.0, "2")]
 

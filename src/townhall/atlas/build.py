@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from townhall import config
-from townhall.atlas import elections, facilities, finance
+from townhall.atlas import boundaries, elections, facilities, finance
 from townhall.atlas.registry import POP_CHANGE, POP_CHANGE_REGISTRY, register
 from townhall.errors import BuildError, TownhallError
 from townhall.levels import ROLLUP_LEVELS, TOWN, in_sql
@@ -35,7 +35,7 @@ BUILD_VERSION = "2"
 #: before the roll-ups: each is a module with ``add_to_atlas(con, cache_dir, step) -> set[str]``
 #: that creates its own tables, may register indicators (rows in ``indicator``) and stage
 #: observations (rows in ``obs_stage``), and returns the source paths it read.
-WINGS: tuple[ModuleType, ...] = (elections, facilities, finance)
+WINGS: tuple[ModuleType, ...] = (elections, facilities, finance, boundaries)
 #: DuckDB's working-memory cap during a build (the whole build stays under about 2 GB).
 MEMORY_LIMIT = "768MB"
 

@@ -17,25 +17,41 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from townhall.atlas.store import AmbiguousPlaceError, Atlas, records
 from townhall.errors import PlaceNotFoundError, TownhallError
-from townhall.levels import LEVEL_PLURAL, LEVELS, ROLLUP_LEVELS, TOWN, check_level
+from townhall.levels import (
+    COUNCIL,
+    LEVEL_PLURAL,
+    LEVELS,
+    LSOA_LEVELS,
+    MAP_LEVELS,
+    REGION,
+    ROLLUP_LEVELS,
+    TOWN,
+    check_level,
+    label,
+)
 from townhall.sources.licences import attributions
 from townhall.version import __version__
-from townhall.web import towns
+from townhall.web import charts, maps, towns
 from townhall.web.toolkit import (
     ERROR_RESPONSES,
     Format,
     atlas_of,
     cached,
     csv_response,
+    fmt_interval,
+    fmt_value,
     indicator_rows,
     near_codes,
     paginate,
     parse_suggestion,
+    pct_text,
     place_url,
     qs,
     render,
     sort_frame,
     table_response,
+    unit_kind,
+    unit_text,
 )
 
 
@@ -106,8 +122,36 @@ def api_search(
 def api_place(request: Request, level: str, code: str) -> dict[str, Any]:
     """Everything the atlas holds about one place: area, parents, classes, latest
     indicators with percentiles (``better_than_pct`` uses the indicator's polarity) and
-    sources with licences. Same as ``Atlas.profile``."""
-    return atlas_of(request).profile(code, level)
+    sources with licences (as ``Atlas.profile``), plus ``level_classes``: the place's class
+    at its level from ``places.classify`` (settlement shares of councils and seats, the
+    settlement of a small area, a town's size)."""
+    prof = atlas_of(request).profile(code, level)
+    prof["level_classes"] = level_classes(request, prof["area"]["level"], prof["area"]["code"])
+    return prof
+
+
+def level_classes(request: Request, level: str, code: str) -> dict[str, Any]:
+    """A place's class at its level from :func:`townhall.places.classify.classify` (cached per level).
+
+    Empty for levels without a classification.
+    """
+    from townhall.places.classify import classify
+
+    def make() -> pd.DataFrame:
+        try:
+            return classify(atlas_of(request), level).set_index("code")
+        except TownhallError:
+            return pd.DataFrame()
+        except (IndexError, KeyError, ValueError):  # a partial atlas (no 2011 small areas...): no class
+            return pd.DataFrame()
+    df = cached(request, f"classes:{level}", make)
+    if df.empty or code not in df.index:
+        return {}
+    row = df.loc[code]
+    if isinstance(row, pd.DataFrame):
+        row = row.iloc[0]
+    out = {k: v for k, v in row.items() if k not in ("name", "source") and not (isinstance(v, float) and pd.isna(v))}
+    return {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v) for k, v in out.items()}
 
 
 PlaceTable = Literal["parents", "classes", "headline", "indicators", "sources"]
@@ -240,11 +284,6 @@ def _indicator_levels(ind: dict[str, Any]) -> list[str]:
 pages = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
-@pages.get("/")
-def home(request: Request) -> HTMLResponse:
-    return render(request, "home.html", levels=records(_levels(request)), json_url="/api")
-
-
 @pages.get("/search")
 def search(request: Request, q: str = "", level: str = "") -> Response:
     atlas = atlas_of(request)
@@ -293,9 +332,125 @@ def place(request: Request, level: str, code: str) -> Response:
             pairings = towns.town_pairings(request, area["code"])
         except TownhallError:  # an atlas without cities (a partial build): show the rest
             pairings = None
+    lc = level_classes(request, area["level"], area["code"])
     return render(request, "place.html", p=prof, area=area,
                    headline=indicator_rows(prof.get("headline", []), plural), topics=topics,
-                   plural=plural, api_base=base, json_url=base, pairings=pairings)
+                   plural=plural, api_base=base, json_url=base, pairings=pairings,
+                   level_classes=lc, class_rows=_class_rows(lc),
+                   locator=place_locator(request, area, prof.get("parents", [])),
+                   strips=place_strips(request, area, prof.get("headline", [])),
+                   trends=place_trends(request, area, prof.get("headline", [])))
+
+
+def _class_rows(lc: dict[str, Any]) -> list[dict[str, str]]:
+    """The level classes as (what, value) rows with shares shown as percentages."""
+    rows = []
+    for k, v in lc.items():
+        if k == "scheme":
+            continue
+        name = {"class": "Class (" + str(lc.get("scheme", "")).replace("_", " ") + ")",
+                "hocl_city_town": "House of Commons Library class (2010 seat)",
+                "hocl_kind": "House of Commons Library class, on the same scale",
+                "kind": "Kind of place", "town": "Town"}.get(k)
+        if k.startswith("share_"):
+            name, v = "Residents in: " + k.removeprefix("share_").replace("_", " "), pct_text(v, 1)
+        elif k == "population":  # the Census 2021 count the shares are of (not the headline's year)
+            name, v = "Residents (Census 2021, base of the shares)", fmt_value(v, "count")
+        rows.append({"what": name or k.replace("_", " "), "value": str(v)})
+    return rows
+
+
+def place_locator(request: Request, area: dict[str, Any], parents: list[dict[str, Any]]) -> str:
+    """A map of the place's region with the place outlined (or marked, for small areas)."""
+    atlas = atlas_of(request)
+    lv, code = area["level"], area["code"]
+    shp = cached(request, f"maps:shapes:{lv}:geo", lambda: maps.shapes(atlas, lv, "geo"))
+    title = f"Where {area['name']} is"
+    if not shp.empty and code in set(shp["code"]):
+        reg = shp.loc[shp["code"] == code, "region"].iloc[0]
+        f = shp[shp["region"] == reg]
+        if lv == REGION:
+            f = shp
+        names = cached(request, f"maps:names:{lv}", lambda: atlas.areas(lv)[["code", "name"]])
+        f = f.merge(names, on="code", how="left")
+        f["name"] = f["name"].fillna(f["code"])
+        return maps.locator_svg(f, code, title=title, level=lv).replace('class="map geo"', 'class="map geo locator"', 1)
+    if area.get("lat") is None:
+        return ""
+    # Small areas and other levels without boundaries: a dot on the councils of the region.
+    lads = cached(request, f"maps:shapes:{COUNCIL}:geo", lambda: maps.shapes(atlas, COUNCIL, "geo"))
+    if lads.empty:
+        return ""
+    x, y = maps.project([area["lat"]], [area["lon"]])
+    near = lads.assign(d=(lads["x"] - x[0]) ** 2 + (lads["y"] - y[0]) ** 2).sort_values("d")
+    reg = near["region"].iloc[0]
+    f = lads[lads["region"] == reg]
+    names = cached(request, f"maps:names:{COUNCIL}", lambda: atlas.areas(COUNCIL)[["code", "name"]])
+    f = f.merge(names, on="code", how="left")
+    pts = pd.DataFrame({"code": [code], "name": [area["name"]], "x": x, "y": y, "label": ["this place"]})
+    cls = maps.categorical(["this place"], {"this place": "#d55e00"})
+    return maps.dots_svg(pts, cls, title=title, level=lv, outline=f, per_dot=True,
+                         desc=f"{area['name']} (orange dot) among the councils of its region.",
+                         radius=float(max(f["maxx"].max() - f["minx"].min(), 1) / 60))
+
+
+#: How many headline indicators get a 'where this place sits' strip.
+STRIPS = 6
+
+
+def place_strips(request: Request, area: dict[str, Any], headline: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """'Where this place sits' against every place of its level, for the first headline indicators."""
+    out = []
+    for h in headline:
+        if len(out) >= STRIPS or h.get("value") is None:
+            continue
+        try:
+            vals = indicator_frame(request, h["id"], area["level"], h.get("period"))
+        except TownhallError:
+            continue
+        if len(vals) < 10:
+            continue
+        kind = unit_kind(h.get("unit"), h["id"], h["name"], bool(h.get("derived")))
+        sc = 100.0 if kind in ("share", "flag_share") else 1.0
+        svg = charts.strip_svg(vals["value"] * sc, float(h["value"]) * sc,
+                               title=f"{h['name']} ({h.get('period')}): {area['name']} among "
+                                     f"{len(vals):,} {label(area['level'], plural=True)}",
+                               unit=unit_text(h.get("unit"), kind), polarity=h.get("polarity"),
+                               label=area["name"])
+        out.append({"id": h["id"], "name": h["name"], "period": str(h.get("period")), "svg": svg})
+    return out
+
+
+def place_trends(request: Request, area: dict[str, Any], headline: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Time series of the place's headline indicators held for several periods."""
+    ids = [h["id"] for h in headline]
+    if not ids:
+        return []
+    obs = atlas_of(request).query(
+        "SELECT indicator, period, value, lower, upper FROM observation WHERE area = ? AND level = ? "
+        "AND list_contains(?, indicator) ORDER BY indicator, period", [area["code"], area["level"], ids])
+    out = []
+    by_id = {h["id"]: h for h in headline}
+    for iid, g in obs.groupby("indicator", sort=False):
+        if g["period"].nunique() < 2:
+            continue
+        h = by_id[iid]
+        kind = unit_kind(h.get("unit"), h["id"], h["name"], bool(h.get("derived")))
+        sc = 100.0 if kind in ("share", "flag_share") else 1.0
+        has_iv = g["lower"].notna().any()
+        svg = charts.line_svg(g["period"].tolist(), (g["value"] * sc).tolist(),
+                              lower=(g["lower"] * sc).tolist() if has_iv else None,
+                              upper=(g["upper"] * sc).tolist() if has_iv else None,
+                              title=f"{h['name']}: {area['name']}, by period", unit=unit_text(h.get("unit"), kind),
+                              source=_publisher(request, _ind_source(request, iid)))
+        out.append({"id": iid, "name": h["name"], "svg": svg})
+    return out
+
+
+def _ind_source(request: Request, indicator: str) -> str | None:
+    df = _indicators(request)
+    row = df[df["id"] == indicator]
+    return None if row.empty else row["source"].iloc[0]
 
 
 @pages.get("/place/{level}/{code}/within/{child_level}")
@@ -340,25 +495,242 @@ def indicators_page(request: Request, topic: str = "", level: str = "") -> HTMLR
                    csv_url="/api/indicators" + qs(topic=topic, level=level, format="csv"))
 
 
+# -- maps of indicators -----------------------------------------------------------------------
+#: Regions a map can zoom to: the English regions and Wales.
+ZOOM_WALES = ("W92000004", "Wales")
+MapKind = Literal["geo", "hex"]
+#: Levels with a hex cartogram.
+HEX_LEVELS = ("lad", "pcon10")
+Classing = Literal["quantile", "jenks"]
+
+
+def zoom_regions(request: Request) -> list[tuple[str, str]]:
+    """(code, name) of the areas a map can zoom to."""
+    def make() -> list[tuple[str, str]]:
+        rg = atlas_of(request).areas(REGION)
+        return [*zip(rg["code"], rg["name"], strict=True), ZOOM_WALES]
+    return cached(request, "maps:zoom", make)
+
+
+def map_levels(ind: dict[str, Any]) -> list[str]:
+    """Levels an indicator can be mapped at: its levels with boundaries, or small areas as dots."""
+    return [lv for lv in _indicator_levels(ind) if lv in MAP_LEVELS or lv in LSOA_LEVELS]
+
+
+def indicator_frame(request: Request, indicator: str, level: str, period: str | None) -> pd.DataFrame:
+    """Values of an indicator at a level with rank (1 = highest) and the number ranked; cached per app."""
+    def make() -> pd.DataFrame:
+        df = atlas_of(request).values(indicator, level=level, period=period or None)
+        df = df.copy()
+        df["rank"] = df["value"].rank(ascending=False, method="min")
+        df["of"] = int(df["value"].notna().sum())
+        return df
+    return cached(request, f"maps:values:{indicator}:{level}:{period}", make)
+
+
+def map_frame(request: Request, indicator: str, level: str, period: str | None, kind: str = "geo",
+              region: str | None = None) -> pd.DataFrame:
+    """Shapes of ``level`` (in the countries the values cover) merged with the values."""
+    vals = indicator_frame(request, indicator, level, period)
+    shp = cached(request, f"maps:shapes:{level}:{kind}", lambda: maps.shapes(atlas_of(request), level, kind))
+    if shp.empty:
+        return shp
+    countries = set(vals["area"].str[0])
+    shp = shp[shp["country"].isin(countries)]
+    if region:
+        shp = shp[shp["region"] == region]
+    names = cached(request, f"maps:names:{level}", lambda: atlas_of(request).areas(level)[["code", "name"]])
+    out = shp.merge(names, on="code", how="left").merge(
+        vals[["area", "value", "lower", "upper", "rank", "of"]].rename(columns={"area": "code"}), on="code", how="left")
+    out["name"] = out["name"].fillna(out["code"])
+    return out
+
+
+def dot_frame(request: Request, indicator: str, level: str, period: str | None,
+              region: str | None = None) -> pd.DataFrame:
+    """Small areas as points (map units) with their values; cached per app."""
+    def make() -> pd.DataFrame:
+        vals = indicator_frame(request, indicator, level, period)
+        areas = atlas_of(request).areas(level)[["code", "name", "lat", "lon"]]
+        df = areas.merge(vals[["area", "value", "rank", "of"]].rename(columns={"area": "code"}), on="code")
+        df = df.dropna(subset=["lat", "lon"])
+        df["x"], df["y"] = maps.project(df["lat"], df["lon"])
+        return df
+    df = cached(request, f"maps:dots:{indicator}:{level}:{period}", make)
+    if region:
+        reg = cached(request, f"maps:dotregion:{level}", lambda: _small_area_regions(request, level))
+        df = df[df["code"].map(reg) == region]
+    return df
+
+
+def _small_area_regions(request: Request, level: str) -> pd.Series:
+    """Small area -> region (or Wales), from the atlas links."""
+    atlas = atlas_of(request)
+    links = atlas.links(level, REGION)
+    reg = links.sort_values("weight").drop_duplicates("child", keep="last").set_index("child")["parent"]
+    areas = atlas.areas(level)
+    wales = areas.loc[areas["country"] == "W", "code"]
+    return pd.concat([reg, pd.Series(ZOOM_WALES[0], index=wales.to_numpy())])
+
+
+def indicator_map(request: Request, ind: dict[str, Any], level: str, period: str | None, *, kind: str = "geo",
+                  region: str | None = None, classing: str = "quantile", k: int = 5,
+                  highlight: str | None = None) -> dict[str, Any]:
+    """The map of an indicator at a level: SVG, legend HTML, classes and the frame behind it."""
+    unit_k = unit_kind(ind.get("unit"), ind["id"], ind["name"], level != ind["level"])
+    unit = unit_text(ind.get("unit"), unit_k)
+    vals = indicator_frame(request, ind["id"], level, period)
+    scale = 100.0 if unit_k in ("share", "flag_share") else 1.0
+    classes = maps.classify(vals["value"] * scale, k=k, method=classing, polarity=ind.get("polarity"))
+    per = vals["period"].iloc[0] if len(vals) else period
+    title = f"{ind['name']}, {label(level, plural=True)}, {per}"
+    src = f"{_publisher(request, ind.get('source'))}. Boundaries: ONS, OS data © Crown copyright."
+    if level in LSOA_LEVELS:
+        pts = dot_frame(request, ind["id"], level, period, region)
+        pts = pts.assign(value=pts["value"] * scale)
+        pts["text"] = [fmt_value(v / scale, unit_k) for v in pts["value"]]
+        base = maps.shapes(atlas_of(request), REGION, "geo", region)
+        svg = maps.dots_svg(pts, classes, title=title, level=level, source=src, per_dot=bool(region),
+                            outline=base, desc=_map_desc(vals, ind, unit_k, level))
+        frame = pts
+    else:
+        frame = map_frame(request, ind["id"], level, period, kind, region)
+        if frame.empty:
+            return {"svg": "", "legend": "", "classes": classes, "frame": frame, "title": title, "unit": unit}
+        texts = [fmt_value(v, unit_k) if pd.notna(v) else "no data" for v in frame["value"]]
+        drawn = frame.assign(value=frame["value"] * scale)
+        outline = None
+        if level not in (REGION,) and kind == "geo":
+            outline = cached(request, "maps:shapes:rgn:geo", lambda: maps.shapes(atlas_of(request), REGION, "geo"))
+            outline = outline[outline["country"].isin(set(frame["country"]))]
+            if region:
+                outline = outline[outline["code"] == region]
+        svg = maps.choropleth_svg(drawn, classes, title=title, level=level, source=src, highlight=highlight,
+                                  outline=outline, kind=kind, value_text=texts,
+                                  desc=_map_desc(vals, ind, unit_k, level))
+    legend = maps.legend_html(classes, unit="" if unit_k == "count" else unit)
+    return {"svg": svg, "legend": legend, "classes": classes, "frame": frame, "title": title, "unit": unit,
+            "kind": unit_k, "scale": scale, "period": per}
+
+
+def _publisher(request: Request, path: str | None) -> str:
+    src = cached(request, "sources", lambda: all_sources(atlas_of(request)))
+    row = src[src["path"] == path]
+    if row.empty:
+        return str(path or "")
+    r = row.iloc[0]
+    return f"{r['publisher']}, {r['title']}" if r.get("title") else str(r["publisher"])
+
+
+def _map_desc(vals: pd.DataFrame, ind: dict[str, Any], unit_k: str, level: str) -> str:
+    v = vals.dropna(subset=["value"]).sort_values("value")
+    if v.empty:
+        return "No values."
+    lo, hi = v.iloc[0], v.iloc[-1]
+    return (f"{len(v):,} {label(level, plural=True)}. Highest: {hi['name']} ({fmt_value(hi['value'], unit_k)}); "
+            f"lowest: {lo['name']} ({fmt_value(lo['value'], unit_k)}).")
+
+
+def indicator_series(request: Request, indicator: str) -> pd.DataFrame:
+    """Median and 10th/90th percentiles of an indicator across areas of its level, per period."""
+    def make() -> pd.DataFrame:
+        atlas = atlas_of(request)
+        ind = atlas.indicator(indicator)
+        return atlas.query(
+            "SELECT period, count(*) AS n, median(value) AS median, quantile_cont(value, 0.1) AS p10, "
+            "quantile_cont(value, 0.9) AS p90 FROM observation WHERE indicator = ? AND level = ? "
+            "AND value IS NOT NULL GROUP BY period ORDER BY period", [indicator, ind["level"]])
+    return cached(request, f"maps:series:{indicator}", make)
+
+
 @pages.get("/indicator/{indicator}")
 def indicator_page(request: Request, indicator: str, level: str = "", period: str = "",
-                   page: int = 1, sort: str = "") -> HTMLResponse:
+                   page: int = 1, sort: str = "-value", q: str = "", region: str = "",
+                   kind: MapKind = "geo", classes: Classing = "quantile", k: int = Query(5, ge=3, le=7)) -> HTMLResponse:
     atlas = atlas_of(request)
     ind = atlas.indicator(indicator)
     lv = level or ind["level"]
-    df = atlas.values(indicator, level=lv, period=period or None)
+    check_level(lv)
+    df = indicator_frame(request, indicator, lv, period or None)
     per = df["period"].iloc[0] if len(df) else (period or None)
-    df = sort_frame(df, sort, ("name", "area", "value", "-value", "pct", "-pct"))
-    shown, info = paginate(df, page)
+    unit_k = unit_kind(ind.get("unit"), ind["id"], ind["name"], lv != ind["level"])
+    m = indicator_map(request, ind, lv, period or None, kind=kind, region=region or None, classing=classes, k=k) \
+        if lv in map_levels(ind) else None
+    scale = 100.0 if unit_k in ("share", "flag_share") else 1.0
+    hist = charts.histogram_svg(df["value"] * scale, title=f"Distribution: {ind['name']}, {per}",
+                                unit=m["unit"] if m else unit_text(ind.get("unit"), unit_k),
+                                source=_publisher(request, ind.get("source")),
+                                classes=m["classes"] if m else None) if len(df) else ""
+    series = indicator_series(request, indicator)
+    trend = ""
+    if len(series) > 1:
+        trend = charts.line_svg(series["period"].tolist(), (series["median"] * scale).tolist(),
+                                lower=(series["p10"] * scale).tolist(), upper=(series["p90"] * scale).tolist(),
+                                title=f"{ind['name']}: median of {label(ind['level'], plural=True)} by period "
+                                      "(band: 10th to 90th percentile)",
+                                unit=unit_text(ind.get("unit"), unit_k), source=_publisher(request, ind.get("source")))
+    shown = df
+    if q.strip():
+        needle = q.strip().lower()
+        shown = shown[shown["name"].str.lower().str.contains(needle, regex=False)
+                      | shown["area"].str.lower().str.contains(needle, regex=False)]
+    shown = sort_frame(shown, sort, ("name", "-name", "area", "value", "-value", "pct", "-pct", "rank", "-rank"))
+    shown, info = paginate(shown, page)
+    rows = []
+    for r in records(shown):
+        r["value_text"] = fmt_value(r["value"], unit_k)
+        r["interval_text"] = fmt_interval(r.get("lower"), r.get("upper"), unit_k)
+        rows.append(r)
     params = {"level": level, "period": period}
+    here = {"level": level, "period": period, "region": region, "kind": kind if kind != "geo" else "",
+            "classes": classes if classes != "quantile" else "", "k": k if k != 5 else ""}
+    has_hex = lv in HEX_LEVELS
     return render(request, "indicator.html", ind=ind, level=lv, period=per,
                    periods=atlas.periods(indicator), levels=_indicator_levels(ind),
-                   rows=records(shown), pager=info, sort=sort,
-                   # only the columns that hold something for this indicator
+                   rows=rows, pager=info, sort=sort, q=q, unit_kind=unit_k,
+                   unit=unit_text(ind.get("unit"), unit_k), map=m, hist=hist, trend=trend,
+                   regions=zoom_regions(request), region=region, kind=kind, classes=classes, k=k,
+                   has_hex=has_hex, here=here, source=_publisher(request, ind.get("source")),
                    columns=[c for c in df.columns if df[c].notna().any()],
-                   params=params, plural=LEVEL_PLURAL.get(lv, "areas"),
+                   params=params, plural=label(lv, plural=True),
+                   svg_url=f"/indicator/{quote(indicator)}/map.svg" + qs(**here),
+                   geojson_url=f"/api/indicator/{quote(indicator)}/map.geojson" + qs(level=level, period=period,
+                                                                                      region=region),
                    json_url=f"/api/values/{quote(indicator)}" + qs(**params),
-                   csv_url=f"/api/values/{quote(indicator)}" + qs(**params, format="csv"))
+                   csv_url=f"/api/values/{quote(indicator)}" + qs(**params, format="csv"),
+                   xlsx_url=f"/api/values/{quote(indicator)}" + qs(**params, format="xlsx"))
+
+
+@pages.get("/indicator/{indicator}/map.svg", response_class=Response)
+def indicator_map_svg(request: Request, indicator: str, level: str = "", period: str = "", region: str = "",
+                      kind: MapKind = "geo", classes: Classing = "quantile",
+                      k: int = Query(5, ge=3, le=7)) -> Response:
+    """The indicator's map alone, as an SVG download."""
+    ind = atlas_of(request).indicator(indicator)
+    lv = level or ind["level"]
+    check_level(lv)
+    if lv not in map_levels(ind):
+        raise TownhallError(f"No map of {indicator} at {label(lv, plural=True)}.",
+                            hint="Levels with maps: " + ", ".join(map_levels(ind)))
+    m = indicator_map(request, ind, lv, period or None, kind=kind, region=region or None, classing=classes, k=k)
+    return charts.svg_response(m["svg"], f"{indicator}-{lv}-{m.get('period')}")
+
+
+@api.get("/indicator/{indicator}/map.geojson", summary="An indicator's map as GeoJSON")
+def api_indicator_geojson(request: Request, indicator: str, level: str = "", period: str = "",
+                          region: str = "") -> Response:
+    """The simplified shapes of a level (British National Grid metres) with the indicator's values,
+    rank (1 = highest) and interval as properties."""
+    import json
+
+    ind = atlas_of(request).indicator(indicator)
+    lv = level or ind["level"]
+    check_level(lv, MAP_LEVELS, "map level")
+    f = map_frame(request, indicator, lv, period or None, "geo", region or None)
+    gj = maps.geojson(f[["code", "name", "value", "lower", "upper", "rank", "of", "region", "path", "minx", "miny",
+                         "maxx", "maxy"]])
+    return Response(json.dumps(gj), media_type="application/geo+json",
+                    headers={"Content-Disposition": f'attachment; filename="{indicator}-{lv}.geojson"'})
 
 
 @pages.get("/sources")

@@ -31,7 +31,7 @@ from fastapi.templating import Jinja2Templates
 
 from townhall.atlas.store import Atlas, records
 from townhall.errors import TownhallError
-from townhall.levels import LEVEL_PLURAL, LEVELS
+from townhall.levels import LEVEL_PLURAL, LEVELS, label
 from townhall.places.census import PROFILE_LEVELS
 from townhall.sources.licences import licence_links
 from townhall.version import __version__
@@ -39,7 +39,7 @@ from townhall.version import __version__
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
-Format = Literal["json", "csv"]
+Format = Literal["json", "csv", "xlsx"]
 
 #: Rows per page of the HTML tables (the CSV and JSON always carry every row).
 PAGE_SIZE = 200
@@ -123,10 +123,29 @@ def csv_response(df: pd.DataFrame, name: str) -> Response:
     )
 
 
+def xlsx_response(df: pd.DataFrame, name: str) -> Response:
+    """A frame as an Excel workbook (one sheet, written with openpyxl)."""
+    import io
+
+    safe = _UNSAFE.sub("_", name)
+    buf = io.BytesIO()
+    out = df.copy()
+    for c in out.columns:  # Excel has no time zones and no nested values
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        out.to_excel(xw, index=False, sheet_name=safe[:31] or "table")
+    return Response(buf.getvalue(),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'})
+
+
 def table_response(df: pd.DataFrame, fmt: str, name: str, **extra: Any) -> Any:
-    """Return a frame as CSV, or as JSON ``{**extra, "count": n, "rows": [...]}``."""
+    """Return a frame as CSV or XLSX, or as JSON ``{**extra, "count": n, "rows": [...]}``."""
     if fmt == "csv":
         return csv_response(df, name)
+    if fmt == "xlsx":
+        return xlsx_response(df, name)
     return {**extra, "count": len(df), "rows": records(df)}
 
 
@@ -177,6 +196,88 @@ def fmt_num(v: Any, digits: int | None = None) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
+#: Units that count things (shown as whole numbers, never with '.0').
+COUNT_UNITS = ("people", "count", "households", "pupils", "number of enterprises", "dwellings", "facilities",
+               "seats", "votes", "libraries", "practices")
+
+
+def unit_kind(unit: Any, ind_id: str = "", name: str = "", derived: bool = False) -> str:
+    """What a unit is, for display: share, percent, ratio, count, money, flag, flag_share, rank or number.
+
+    ``derived``: a value rolled up from smaller areas (a rolled-up flag is the share of
+    small areas flagged, not a flag).
+    """
+    u = str(unit or "").strip().lower()
+    text = f"{ind_id} {name}".lower()
+    if u.startswith("flag"):
+        return "flag_share" if derived else "flag"
+    if "ratio" in text and "rate" not in u:
+        return "ratio"
+    if u == "share" or u.startswith("rate (share") or u == "proportion":
+        return "share"
+    if u in ("%", "percent", "per cent", "percentage") or u.startswith("% "):
+        return "percent"
+    if u.startswith("£") or u in ("gbp", "pounds", "£m", "gbp m"):
+        return "money"
+    if u.startswith(("rank", "decile", "band", "quintile")):
+        return "rank"
+    if u in COUNT_UNITS or u.startswith(("number of", "count of")):
+        return "count"
+    return "number"
+
+
+#: How each kind of unit is named on axes and legends.
+KIND_UNITS = {"share": "%", "percent": "%", "flag_share": "% of small areas flagged", "money": "£",
+              "ratio": "ratio", "count": "", "rank": "", "flag": "", "number": ""}
+
+
+def unit_text(unit: Any, kind: str) -> str:
+    """The unit as written beside a figure: '%' for shares and percentages, 'ratio', '£', or the unit."""
+    t = KIND_UNITS.get(kind, "")
+    if kind in ("count", "rank", "number"):
+        return str(unit or "")
+    return t
+
+
+def fmt_value(v: Any, kind: str = "number", unit: Any = "") -> str:
+    """A value as what it is: shares and percentages with '%', counts whole, money in £, ratios bare."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return "–"
+    if kind in ("share", "flag_share"):
+        return f"{x * 100:.1f}%"
+    if kind == "percent":
+        return f"{x:.1f}%"
+    if kind == "flag":
+        return "yes" if x >= 0.5 else "no"
+    if kind == "count" or kind == "rank":
+        return f"{round(x):,}"
+    if kind == "money":
+        return f"£{x:,.0f}" if abs(x) >= 100 else f"£{x:,.2f}"
+    if kind == "ratio":
+        return f"{x:.2f}"
+    return fmt_num(x)
+
+
+def fmt_interval(lo: Any, hi: Any, kind: str = "number") -> str:
+    """'(a–b)' for an interval in the value's own format, or '' if either end is missing."""
+    if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)) or (isinstance(hi, float) and math.isnan(hi)):
+        return ""
+    return f"({fmt_value(lo, kind)}–{fmt_value(hi, kind)})"
+
+
+def pct_text(share: Any, digits: int = 0) -> str:
+    """A share (0-1) as a percentage: 0.193 -> '19%'."""
+    if share is None or (isinstance(share, float) and not math.isfinite(share)):
+        return "–"
+    return f"{float(share) * 100:.{digits}f}%"
+
+
 def ordinal(n: Any) -> str:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "–"
@@ -202,10 +303,11 @@ def indicator_rows(inds: list[dict[str, Any]], plural: str) -> list[dict[str, An
             standing, bar = ordinal(pct), round(pct, 1)
             cls = "" if better is None else "good" if b >= 60 else "bad" if b <= 40 else ""
             compared = "neutral" if better is None else f"better than {round(better)}% of {plural}"
+        kind = unit_kind(i.get("unit"), i["id"], i["name"], bool(i.get("derived")))
         out.append({
-            "id": i["id"], "name": i["name"], "period": i.get("period"), "unit": i.get("unit") or "",
-            "derived": bool(i.get("derived")), "value": fmt_num(i.get("value")),
-            "interval": f"({fmt_num(lo)}–{fmt_num(hi)})" if lo is not None and hi is not None else "",
+            "id": i["id"], "name": i["name"], "period": i.get("period"), "unit": unit_text(i.get("unit"), kind),
+            "derived": bool(i.get("derived")), "value": fmt_value(i.get("value"), kind),
+            "interval": fmt_interval(lo, hi, kind),
             "standing": standing, "bar": bar, "bar_class": cls, "compared": compared,
             "neutral": better is None,
         })
@@ -226,12 +328,14 @@ def scheme_name(scheme: str) -> str:
 
 
 templates.env.filters["num"] = fmt_num
+templates.env.filters["pct"] = pct_text
+templates.env.filters["value"] = fmt_value
 templates.env.filters["ordinal"] = ordinal
 templates.env.filters["licences"] = licence_links
 templates.env.filters["sentence"] = sentence
 templates.env.filters["scheme"] = scheme_name
 templates.env.globals.update(
-    place_url=place_url, LEVELS=LEVELS, LEVEL_PLURAL=LEVEL_PLURAL, SCHEME_NAMES=SCHEME_NAMES,
+    place_url=place_url, LEVELS=LEVELS, LEVEL_PLURAL=LEVEL_PLURAL, SCHEME_NAMES=SCHEME_NAMES, level_label=label,
     COUNTRIES=COUNTRIES, qs=qs, PROFILE_LEVELS=PROFILE_LEVELS,
 )
 
@@ -294,6 +398,7 @@ def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
                    "json_url": api_url, **v.context}
             if v.table is not None:
                 ctx["csv_url"] = "/api" + request.url.path + qs(**query, format="csv")
+                ctx["xlsx_url"] = "/api" + request.url.path + qs(**query, format="xlsx")
             return render(request, template, **ctx)
 
         page.__signature__ = sig.replace(return_annotation=HTMLResponse)  # type: ignore[attr-defined]
@@ -302,16 +407,17 @@ def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
         def api_view(**kw: Any) -> Any:
             fmt = kw.pop("format")
             v = view(**kw)
-            if fmt == "csv":
+            if fmt in ("csv", "xlsx"):
                 if v.table is None:
-                    raise TownhallError("This page has no table to download as CSV.", hint="Use format=json.")
-                return csv_response(v.table, v.name)
+                    raise TownhallError(f"This page has no table to download as {fmt.upper()}.",
+                                        hint="Use format=json.")
+                return csv_response(v.table, v.name) if fmt == "csv" else xlsx_response(v.table, v.name)
             if v.table is None:
                 return v.data
             return table_response(v.table, "json", v.name, **v.data)
 
         fmt_param = inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY,
-                                      default=Query("json", description="json, or csv for the table"),
+                                      default=Query("json", description="json, or csv or xlsx for the table"),
                                       annotation=Format)
         api_view.__signature__ = sig.replace(  # type: ignore[attr-defined]
             parameters=[*[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.kind is not inspect.Parameter.KEYWORD_ONLY else p
