@@ -306,6 +306,8 @@ def gp_practices(cache_dir: Path | None, districts: pd.DataFrame) -> pd.DataFram
         raise InputError(f"{GP} has {g.shape[1]} columns; expected 27 (ODS epraccur layout).", file=GP)
     g = g[g[25] == "4"]
     opened = pd.to_datetime(g[10], format="%Y%m%d", errors="coerce")
+    # 1 April 1974 is when the NHS records begin, not an opening: such practices are open since at least then.
+    opened = opened.where(opened != pd.Timestamp("1974-04-01"))
     closed = pd.to_datetime(g[11], format="%Y%m%d", errors="coerce")
     status = g[12].map({"A": "open", "C": "closed", "D": "dormant", "P": "proposed"}).fillna(g[12])
     df = _frame(

@@ -65,7 +65,7 @@ def timeline_svg(events: pd.DataFrame, title: str, width: int = 640) -> str:
     out = [f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{h}" viewBox="0 0 {width} {h}" '
            'xmlns="http://www.w3.org/2000/svg" font-size="11"><title>' + html.escape(title) + "</title>",
            f'<line x1="{left}" x2="{width - 20}" y1="{mid}" y2="{mid}" stroke="#999"/>',
-           f'<text x="4" y="{mid - 6}">opened</text><text x="4" y="{mid + 14}">closed</text>']
+           f'<text x="2" y="{mid - 24}">opened</text><text x="2" y="{mid + 30}">closed</text>']
     for (year, event), grp in g.groupby(["year", "event"]):
         acc = 0.0
         for r in grp.itertuples():
@@ -84,7 +84,7 @@ def timeline_svg(events: pd.DataFrame, title: str, width: int = 640) -> str:
 @page_and_api(router, _api, "/infrastructure", "infrastructure.html",
               summary="Closures by kind of place, and what the build placed", tags=["infrastructure"])
 def national_view(request: Request, kind: str = "library") -> View:
-    from townhall.infrastructure import build_report, closures_by_class
+    from townhall.infrastructure import build_report, closures_by_class, pub_decline
 
     a = atlas_of(request)
     cache = request.app.state.cache
@@ -92,10 +92,19 @@ def national_view(request: Request, kind: str = "library") -> View:
     if key not in cache:
         cache[key] = closures_by_class(a, kind)
     res = cache[key]
+    if "infra:pubs" not in cache:
+        cache["infra:pubs"] = pub_decline(a)
+    pubs = cache["infra:pubs"]
     rep = build_report(a)
-    data = {**res.as_dict(), "build": records(rep.table)}
+    pd_ = pubs.as_dict()
+    data = {**res.as_dict(), "build": records(rep.table),
+            "pubs": {"by_class": pd_["by_class"], "associations": pd_["associations"], "notes": pd_["notes"]}}
     chart = rate_chart_svg(records(res.table), f"{kind} closure rate by kind of place")
-    return View(data, res.table, f"infrastructure_{kind}_closures", {"chart": chart, "kind": kind})
+    # The fall in pubs as a positive share, so the same dot-and-interval chart draws it.
+    fall = [{"class": r["class"], "rate": -r["change_pct"] / 100, "lower": -r["upper"] / 100, "upper": -r["lower"] / 100}
+            for r in pd_["by_class"]]
+    pub_chart = rate_chart_svg(fall, "Fall in pubs and bars 2001-2018 by council class")
+    return View(data, res.table, f"infrastructure_{kind}_closures", {"chart": chart, "pub_chart": pub_chart, "kind": kind})
 
 
 @page_and_api(router, _api, "/infrastructure/place/{level}/{code}", "infrastructure_place.html",
