@@ -19,12 +19,13 @@ Everything runs over types of interchangeable people (see :mod:`townhall.assembl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 
-from townhall.assembly.model import Instance, PanelOracle, _new_highs
+from townhall.assembly.model import Instance, PanelOracle, new_highs
 
 #: Column generation stops when no panel improves the master by more than this.
 PRICING_TOLERANCE = 1e-7
@@ -73,6 +74,19 @@ class Distribution:
     oracle_calls: int = 0
     seconds: float = 0.0
     levels: list[float] = field(default_factory=list)
+    #: Calls of the cheap pricing heuristic (LP relaxation and rounding).
+    heuristic_calls: int = 0
+    #: False when stopped early (time limit or interrupt): the distribution is the best so far.
+    optimal: bool = True
+    #: ``"time limit"`` or ``"interrupted"`` when stopped early.
+    stopped: str | None = None
+    #: Proven gap: how much higher the lowest probability still unfixed could go at the stage
+    #: where the run stopped (0 when optimal). Stages before it are optimal (``levels``).
+    gap: float = 0.0
+    #: The proven upper bound on that probability (for maximin: on the maximin value).
+    bound: float = 0.0
+    #: LEXIMIN stages solved to optimality.
+    proven_stages: int = 0
     #: ``(y, v)`` per LEXIMIN stage: the stage's dual prices and the largest ``y . x`` over
     #: panels. Panels of every optimal distribution have ``y . x == v`` for all stages.
     faces: list[tuple[np.ndarray, float]] = field(default_factory=list)
@@ -112,7 +126,7 @@ class _Master:
 
     def __init__(self, inst: Instance, pool: _ColumnPool, n_extra: int):
         self.pool = pool
-        self.h = _new_highs()
+        self.h = new_highs()
         # Presolve would discard the basis; the warm start is what makes re-solves cheap, and
         # after adding columns the old basis stays primal feasible: primal simplex.
         self.h.setOptionValue("presolve", "off")
@@ -157,6 +171,20 @@ class _Master:
         self.cols.extend(added)
         return m
 
+    def retire(self, y: np.ndarray, v: float) -> None:
+        """Hold at weight 0 every unused column with ``y . x < v`` (off an optimal face).
+
+        Columns in use keep their weight, so the master stays feasible even when the stage
+        closed within its tolerance rather than exactly.
+        """
+        X = self.pool.matrix()[self.cols]
+        w = np.asarray(self.h.getSolution().col_value)[self.n_extra :]
+        off = np.flatnonzero((X @ y < v) & (w <= 1e-12)) + self.n_extra
+        if len(off):
+            self.h.changeColsBounds(
+                len(off), off.astype(np.int32), np.zeros(len(off)), np.zeros(len(off))
+            )
+
     def solve(self) -> None:
         self.h.run()
         status = self.h.getModelStatus()
@@ -174,67 +202,196 @@ class _Master:
         return panels, w[keep] / w[keep].sum()
 
 
+class _Relaxation:
+    """The LP relaxation of a LEXIMIN stage: its optimum bounds the stage optimum from above.
+
+    Instead of a distribution over panels it asks only for expected counts ``m`` in the panel
+    polytope's relaxation ``Q`` (size, quotas and households with fractional counts): maximise
+    ``z`` subject to ``m_t >= c_t z`` for unfixed types and ``m_t >= c_t f_t`` for fixed ones.
+    Every distribution's expected counts lie in ``Q``, so ``z_R >= z*``; and its dual prices
+    ``y`` (normalised like the master's) are an optimal dual of the full master whenever the
+    master reaches ``z_R``, so they certify the stage and say which types to fix.
+    """
+
+    def __init__(self, inst: Instance, covered: np.ndarray):
+        T = inst.n_types
+        self.T = T
+        counts = inst.counts.astype(np.float64)
+        h = new_highs()
+        h.setOptionValue("presolve", "off")  # keep the basis between stages
+        self.h = h
+        rows = T + 1 + inst.n_values + len(inst.households)
+        lo = np.concatenate(
+            [
+                np.where(covered, 0.0, -np.inf),
+                [float(inst.k)],
+                inst.lower.astype(np.float64),
+                np.zeros(len(inst.households)),
+            ]
+        )
+        hi = np.concatenate(
+            [
+                np.full(T, np.inf),
+                [float(inst.k)],
+                inst.upper.astype(np.float64),
+                np.ones(len(inst.households)),
+            ]
+        )
+        h.addRows(
+            rows, lo, hi, 0, np.zeros(rows, dtype=np.int32), np.zeros(0, np.int32), np.zeros(0)
+        )
+        a = inst.value_matrix()
+        # Column-wise: m_t sits in its type row, the size row, one row per category, households.
+        hh_row = np.full(T, -1, dtype=np.int64)
+        for g, members in enumerate(inst.households):
+            hh_row[members] = T + 1 + inst.n_values + g
+        starts, idx, vals = [], [], []
+        pos = 0
+        for t in range(T):
+            r = [t, T, *(T + 1 + np.flatnonzero(a[:, t]))]
+            if hh_row[t] >= 0:
+                r.append(int(hh_row[t]))
+            starts.append(pos)
+            idx.extend(r)
+            vals.extend([1.0] * len(r))
+            pos += len(r)
+        cov = np.flatnonzero(covered)
+        starts.append(pos)
+        idx.extend(cov.tolist())
+        vals.extend((-counts[cov]).tolist())
+        # Columns m_t (T), then z; minimise -z so the duals have the master's signs.
+        h.addCols(
+            T + 1,
+            np.append(np.zeros(T), -1.0),
+            np.zeros(T + 1),
+            np.append(counts, 1.0),
+            len(idx),
+            np.array(starts, dtype=np.int32),
+            np.array(idx, dtype=np.int32),
+            np.array(vals),
+        )
+
+    def fix(self, t: int, rhs: float) -> None:
+        """Type ``t`` leaves ``z`` and keeps at least ``rhs`` expected seats."""
+        self.h.changeCoeff(int(t), self.T, 0.0)
+        self.h.changeRowBounds(int(t), float(rhs), np.inf)
+
+    def solve(self) -> tuple[float, np.ndarray]:
+        """The stage bound ``z_R`` and its type duals."""
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"HiGHS relaxation LP: {self.h.modelStatusToString(status)}")
+        sol = self.h.getSolution()
+        z = float(np.asarray(sol.col_value)[self.T])
+        return z, np.clip(np.asarray(sol.row_dual)[: self.T], 0.0, None)
+
+
+@dataclass
+class _Stage:
+    """Where a stage's column generation stopped: the bound, its certificate, and why."""
+
+    z: float
+    bound: float
+    dual: np.ndarray
+    value: float
+    closed: bool
+    stopped: str | None = None
+
+
+class _Stop(Exception):
+    """The time limit or an interrupt: stop with the best distribution so far."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _generate(
     master: _Master,
     oracle: PanelOracle,
     stats: dict,
     deadline: float | None,
     rhs: np.ndarray,
+    bound: float,
+    dual: np.ndarray,
+    report: Callable[[float, float], None],
     alpha: float = SMOOTHING,
-) -> np.ndarray:
-    """Column generation to optimality, with dual smoothing; returns the type duals.
+) -> _Stage:
+    """Column generation for one stage, until the master meets the best upper bound.
 
-    The master is ``max z`` (as ``min -z``); with type duals ``y`` (normalised so the unfixed
-    types' duals, times their sizes, sum to 1) every ``y`` gives an upper bound on the stage
-    optimum, ``max_P y . x_P - rhs . y``.
+    The master is ``max z`` (as ``min -z``). Every type dual ``y`` (normalised so the unfixed
+    types' duals, times their sizes, sum to 1) gives an upper bound ``max_P y . x_P - rhs . y``
+    on the stage optimum; the stage starts with the LP relaxation's bound and duals
+    (:class:`_Relaxation`), which are met exactly on most stages, so no MIP is needed to prove
+    them.
 
-    Each round first tries a cheap local search (:meth:`PanelOracle.improve`) from the best
-    panel found so far; only when it finds no improving panel is the pricing MIP solved. Pricing
-    at the raw LP duals makes them oscillate (the master is very degenerate); the MIP prices
-    instead at a point between the LP duals and the duals with the best bound so far (Wentges
-    smoothing). When that point yields no column that improves the master, the step falls back
-    towards the LP duals, so convergence is guaranteed. Stops when the best bound meets the
-    master value.
+    Pricing is at a point between the master's LP duals and the duals of the best bound
+    (Wentges smoothing: the raw LP duals oscillate, the master being very degenerate). Each
+    round first tries the cheap heuristic (:meth:`PanelOracle.dive`: LP relaxation and a small
+    rounding MIP) at the smoothed point, then at the raw duals, where an LP value at or below
+    the master's threshold also proves that no panel improves the master. Only when both fail
+    is the exact pricing MIP solved, at the smoothed point, falling back towards the LP duals
+    on mispricing.
     """
     T = master.T
-    pool = master.pool
-    center: np.ndarray | None = None
-    best_ub = np.inf
+    center = dual
+    best_ub = bound
     a = alpha
+    z_lp = -np.inf
     while True:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Stop("time limit")
         master.solve()
         stats["iterations"] += 1
-        row_dual = np.asarray(master.h.getSolution().row_dual)
+        sol = master.h.getSolution()
+        row_dual = np.asarray(sol.row_dual)
         y_lp = np.clip(row_dual[:T], 0.0, None)
         mu = -row_dual[T]
-        z_lp = mu - rhs @ y_lp
-        if deadline is not None and time.perf_counter() > deadline:
-            raise TimeoutError("selection did not converge in the time allowed")
-        start = pool.panels[int(np.argmax(pool.matrix() @ y_lp))]
-        path = [
-            c
-            for c in oracle.improve(start, y_lp, max_swaps=HEURISTIC_SWAPS)
-            if y_lp @ c - mu > PRICING_TOLERANCE
-        ]
-        if master.add_panels(path[-HEURISTIC_COLUMNS:]):
+        z_lp = float(np.asarray(sol.col_value)[0])
+        stats["z"], stats["bound"] = z_lp, best_ub
+        report(z_lp, best_ub)
+        if best_ub - z_lp <= PRICING_TOLERANCE:
+            return _Stage(z_lp, best_ub, center, best_ub + rhs @ center, True)
+        # 1. The heuristic at the smoothed point.
+        _, panels = oracle.dive(a * center + (1 - a) * y_lp)
+        if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
             continue
+        # 2. The heuristic at the LP duals; an LP value at the threshold proves optimality.
+        lp_value, panels = oracle.dive(y_lp)
+        if lp_value - mu <= PRICING_TOLERANCE:
+            ub = lp_value - rhs @ y_lp
+            if ub < best_ub:
+                best_ub, center = ub, y_lp
+            # No panel beats the master's threshold mu: that is the face's value.
+            return _Stage(z_lp, min(best_ub, max(z_lp, ub)), y_lp, mu, True)
+        if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
+            continue
+        # 3. The exact MIP.
         while True:
-            y = y_lp if center is None or a <= 0 else a * center + (1 - a) * y_lp
-            res = oracle.best(y)
+            y = y_lp if a <= 0 else a * center + (1 - a) * y_lp
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                raise _Stop("time limit")
+            try:
+                res = oracle.best(y, time_limit=left)
+            except TimeoutError:
+                raise _Stop("time limit") from None
             assert res is not None  # the oracle was feasible when the master was built
             value, x, others = res
             ub = value - rhs @ y
             if ub < best_ub:
                 best_ub, center = ub, y
+                stats["bound"] = best_ub
             if best_ub - z_lp <= PRICING_TOLERANCE:
-                return y_lp
+                return _Stage(z_lp, best_ub, center, best_ub + rhs @ center, True)
             new = [c for c in (x, *others) if y_lp @ c - mu > PRICING_TOLERANCE]
             if master.add_panels(new):
                 a = alpha
                 break
-            if y is y_lp:
+            if a <= 0:
                 # Every improving panel is already a column: optimal up to numerics.
-                return y_lp
+                return _Stage(z_lp, z_lp, y_lp, value, True)
             a = a - 0.3 if a > 0.3 else 0.0  # mispricing: step towards the LP duals
 
 
@@ -251,14 +408,44 @@ def _initial(oracle: PanelOracle) -> tuple[_ColumnPool, np.ndarray, list[np.ndar
     return pool, covered, panels
 
 
+@dataclass
+class Progress:
+    """A progress report from :func:`leximin`, for ``--time-limit`` runs and long solves.
+
+    Attributes
+    ----------
+    stage : int
+        LEXIMIN stage (1 = maximin).
+    minimum : float
+        Lowest probability among the types not yet fixed, in the distribution so far.
+    bound : float
+        Proven upper bound on what that minimum can reach at this stage.
+    panels : int
+        Panels found so far.
+    seconds : float
+        Since the start.
+    """
+
+    stage: int
+    minimum: float
+    bound: float
+    panels: int
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        return max(self.bound - self.minimum, 0.0)
+
+
 def leximin(
     inst: Instance,
     *,
     maximin_only: bool = False,
     oracle: PanelOracle | None = None,
     time_limit: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Distribution:
-    """The LEXIMIN (or maximin) distribution over panels.
+    """The LEXIMIN (or maximin) distribution over panels; anytime, with a proven gap.
 
     Parameters
     ----------
@@ -269,7 +456,11 @@ def leximin(
     oracle : PanelOracle, optional
         Reuse a pricing model already built.
     time_limit : float, optional
-        Seconds before giving up with :class:`TimeoutError`.
+        Seconds allowed. When they run out (or on Ctrl+C) the best distribution found so far is
+        returned, with :attr:`Distribution.optimal` false and its proven gap in
+        :attr:`Distribution.gap`.
+    progress : callable, optional
+        Called with a :class:`Progress` after every master solve (at most a few times a second).
 
     Returns
     -------
@@ -278,7 +469,7 @@ def leximin(
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     oracle = oracle or PanelOracle(inst)
-    calls0 = oracle.calls
+    calls0, dives0 = oracle.calls, oracle.dives
     pool, covered, first = _initial(oracle)
     T = inst.n_types
     counts = inst.counts.astype(np.float64)
@@ -309,39 +500,72 @@ def leximin(
         -counts[cov_idx],
     )
     master.add_panels(first)
+    relax = _Relaxation(inst, covered)
 
-    stats = {"iterations": 0}
+    stats: dict = {"iterations": 0, "z": 0.0, "bound": 1.0}
     rhs = np.zeros(T)  # right-hand sides of the type rows: c_t * f_t once fixed
     fixed = ~covered  # types nobody can select are "fixed" at probability 0
     levels: list[float] = []
     faces: list[tuple[np.ndarray, float]] = []
     stages = 0
-    while not fixed.all():
-        stages += 1
-        y = _generate(master, oracle, stats, deadline, rhs)
-        z = float(np.asarray(h.getSolution().col_value)[0])
-        levels.append(z)
-        # Every panel in an optimal distribution lies on this face: y . x is at its maximum.
-        faces.append((y.copy(), _face_value(master)))
-        if maximin_only:
-            break
-        mass = y * counts
-        mass[fixed] = 0.0
-        newly = (mass > FIX_TOLERANCE) & ~fixed
-        if not newly.any():
-            newly = (mass >= mass[~fixed].max()) & ~fixed
-        # Fixed types keep at least the stage optimum; they leave z.
-        for t in np.flatnonzero(newly):
-            h.changeCoeff(int(t), 0, 0.0)
-            rhs[t] = counts[t] * (z - 1e-10)
-            h.changeRowBounds(int(t), rhs[t], np.inf)
-        fixed |= newly
-        if fixed.all():
-            master.solve()  # the last fix changes rows; re-solve so the weights reflect it
-            stats["iterations"] += 1
+    stopped: str | None = None
+    last = [0.0]
 
+    def report(z: float, ub: float) -> None:
+        now = time.perf_counter()
+        if progress is not None and now - last[0] >= 0.25:
+            last[0] = now
+            progress(Progress(stages, z, ub, len(pool.panels), now - t0))
+
+    try:
+        while not fixed.all():
+            stages += 1
+            bound, dual = relax.solve()
+            st = _generate(master, oracle, stats, deadline, rhs, bound, dual, report)
+            z = st.z
+            levels.append(z)
+            # Every panel in an optimal distribution lies on this face: y . x is at its maximum.
+            faces.append((st.dual.copy(), st.value))
+            if progress is not None:
+                progress(Progress(stages, z, st.bound, len(pool.panels), time.perf_counter() - t0))
+            if maximin_only:
+                break
+            mass = st.dual * counts
+            mass[fixed] = 0.0
+            newly = (mass > FIX_TOLERANCE) & ~fixed
+            if not newly.any():
+                newly = (mass >= mass[~fixed].max()) & ~fixed
+            # Fixed types keep at least the stage optimum; they leave z.
+            for t in np.flatnonzero(newly):
+                h.changeCoeff(int(t), 0, 0.0)
+                rhs[t] = counts[t] * (z - 1e-10)
+                h.changeRowBounds(int(t), rhs[t], np.inf)
+                relax.fix(int(t), rhs[t])
+            fixed |= newly
+            # Every later stage keeps this one optimal, so its panels stay on this stage's face:
+            # price only panels on it, and retire the columns off it (fewer, better columns).
+            face_y, face_v = faces[-1]
+            eps = 1e-6 * max(1.0, abs(face_v))
+            oracle.add_constraint(np.where(face_y > 1e-12, face_y, 0.0), face_v - eps)
+            master.retire(face_y, face_v - eps)
+            if fixed.all():
+                master.solve()  # the last fix changes rows; re-solve so the weights reflect it
+                stats["iterations"] += 1
+    except (_Stop, KeyboardInterrupt) as stop:
+        stopped = stop.reason if isinstance(stop, _Stop) else "interrupted"
+        # The master may be between a change and its solve: solve it once more (warm, fast).
+        master.solve()
+        stats["iterations"] += 1
+        stats["z"] = float(np.asarray(h.getSolution().col_value)[0])
+
+    oracle.clear_constraints()
     panels, weights = master.distribution()
     probs = (weights @ panels) / counts
+    if stopped is None:
+        gap, bound = 0.0, (levels[0] if levels else 0.0)
+    else:
+        bound = float(stats["bound"])
+        gap = max(bound - float(stats["z"]), 0.0)
     return Distribution(
         method="maximin" if maximin_only else "leximin",
         panels=panels,
@@ -351,9 +575,15 @@ def leximin(
         stages=stages,
         iterations=stats["iterations"],
         oracle_calls=oracle.calls - calls0,
+        heuristic_calls=oracle.dives - dives0,
         seconds=time.perf_counter() - t0,
         levels=levels,
         faces=faces,
+        optimal=stopped is None,
+        stopped=stopped,
+        gap=gap,
+        bound=bound,
+        proven_stages=len(levels),
     )
 
 

@@ -409,9 +409,9 @@ def relaxation(inst) -> pd.DataFrame | None:
         Flat index ``i`` of each changed quota with ``new_min, new_max``, or ``None`` when even
         dropping every quota leaves no panel (too few people, or too few households).
     """
-    from townhall.assembly.model import _new_highs
+    from townhall.assembly.model import new_highs
 
-    h = _new_highs()
+    h = new_highs()
     T, V = inst.n_types, inst.n_values
     # Columns: x_t (T), s_lo_v (V), s_hi_v (V).
     h.addVars(

@@ -162,3 +162,80 @@ def synthetic_pool(
         # treating ages as at the end of ``birth_year``.
         frame["birth_year"] = years
     return frame
+
+
+#: Three more census-like categories (England and Wales, 2021 shares, rounded) for hard pools of
+#: 6 to 8 categories: region, disability and economic activity.
+EXTRA_CATEGORIES: dict[str, dict[str, float]] = {
+    "region": {
+        "North East": 45.0,
+        "North West": 125.0,
+        "Yorkshire and The Humber": 92.0,
+        "East Midlands": 81.0,
+        "West Midlands": 100.0,
+        "East of England": 106.0,
+        "London": 147.0,
+        "South East": 156.0,
+        "South West": 96.0,
+        "Wales": 52.0,
+    },
+    "disability": {"Disabled": 177.0, "Not disabled": 823.0},
+    "activity": {"Employed": 570.0, "Unemployed": 30.0, "Retired": 220.0, "Other inactive": 180.0},
+}
+
+
+def hard_profile(categories: int = 8) -> dict[str, dict[str, float]]:
+    """A census-like profile with 5 to 8 categories (:data:`EXAMPLE_PROFILE` then the extras)."""
+    if not 5 <= categories <= 8:
+        raise InputError("Hard pools have 5 to 8 categories.", value=categories)
+    extra = list(EXTRA_CATEGORIES.items())[: categories - 5]
+    return {**EXAMPLE_PROFILE, **dict(extra)}
+
+
+def tight_quotas(profile: Mapping[str, Mapping[str, float]], size: int, seats: int = 1):
+    """Quotas of ``seats`` either side of each value's proportional target (rounded).
+
+    ``min = max(0, round(target) - seats)``, ``max = min(size, round(target) + seats)``, with the
+    target ``size * share``; as sortition practitioners set them for a representative panel.
+    """
+    from townhall.assembly.quotas import Quotas
+
+    if seats < 0:
+        raise InputError("Quota slack cannot be negative.", value=seats)
+    rows = []
+    for cat, values in profile.items():
+        total = float(sum(values.values()))
+        for v, c in values.items():
+            t = int(np.floor(size * float(c) / total + 0.5))
+            rows.append((str(cat), str(v), max(0, t - seats), min(size, t + seats)))
+    return Quotas(pd.DataFrame(rows, columns=["category", "value", "min", "max"]))
+
+
+def hard_pool(
+    n: int,
+    *,
+    categories: int = 8,
+    size: int = 120,
+    seats: int = 1,
+    bias: float = 3.0,
+    seed: int = 0,
+):
+    """A hard selection instance: a self-selected pool with population quotas of +- ``seats``.
+
+    Volunteers are drawn from :func:`hard_profile` with strong self-selection bias (older,
+    graduate, owner-occupier, and here also retired volunteers ``bias`` times as likely), and
+    the quotas ask for the population's shares within ``seats`` seats (:func:`tight_quotas`).
+    With 2,000 volunteers and 8 categories there are about 1,000 distinct types of volunteers.
+    The same arguments give the same instance.
+
+    Returns
+    -------
+    (pandas.DataFrame, Quotas)
+        The pool (``id`` and one column per category) and the quotas.
+    """
+    profile = hard_profile(categories)
+    factors = default_bias(profile, bias)
+    if "activity" in profile:
+        factors["activity"] = {v: bias if v == "Retired" else 1.0 for v in profile["activity"]}
+    pool = synthetic_pool(profile, n, bias=factors, seed=seed)
+    return pool, tight_quotas(profile, size, seats)
