@@ -280,4 +280,4 @@ def test_panel_size_must_be_positive(tmp_path: Path, size: int) -> None:
     path = write(tmp_path, "q.csv", "category,value,min,max\nsex,F,0,2\nsex,M,0,2\n")
     pool = pd.DataFrame({"id": ["a", "b"], "sex": ["F", "M"]})
     with pytest.raises(InputError, match="The panel size must be at least 1"):
-        select(pool, path, size, legacy_runs_count=0)
+        select(pool, path, size, legacy_runs=0)

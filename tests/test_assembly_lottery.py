@@ -28,7 +28,7 @@ def seats(lottery: Lottery) -> dict[str, int]:
 def test_rounding_by_hand() -> None:
     # a has 2/3, everyone else 1/3; with m = 1000, a sits on 666 or 667 panels, the others on
     # 333 or 334, and every panel is one of {a,d}, {a,e}, {b,c}.
-    s = select(POOL, QUOTAS, 2, panels=1000, legacy_runs_count=0)
+    s = select(POOL, QUOTAS, 2, panels=1000, legacy_runs=0)
     lot = s.lottery
     assert lot.m == 1000
     n = seats(lot)
@@ -47,7 +47,7 @@ def test_rounding_within_one_over_m_on_fixture(mirror: Path) -> None:
         fixtures / "features.csv",
         22,
         id_column="nationbuilder_id",
-        legacy_runs_count=0,
+        legacy_runs=0,
     )
     assert s.lottery.m == 1000
     gap = (s.lottery_probabilities - s.probabilities).abs().max()
@@ -91,7 +91,7 @@ def test_rounding_bound_property(case) -> None:
         }
     )
     try:
-        s = select(pool, quotas, k, panels=m, legacy_runs_count=0)
+        s = select(pool, quotas, k, panels=m, legacy_runs=0)
     except InputError:
         return  # no feasible panel for this draw
     assert s.lottery.m == m
@@ -100,7 +100,7 @@ def test_rounding_bound_property(case) -> None:
 
 
 def test_commitment_is_hash_of_lottery_and_seed_rule() -> None:
-    s = select(POOL, QUOTAS, 2, panels=10, legacy_runs_count=0)
+    s = select(POOL, QUOTAS, 2, panels=10, legacy_runs=0)
     body = {
         "format": "townhall-lottery/1",
         "method": "leximin",
@@ -113,8 +113,8 @@ def test_commitment_is_hash_of_lottery_and_seed_rule() -> None:
 
 def test_seed_reproducibility(tmp_path: Path) -> None:
     seed = "EuroMillions 2025-06-06: 4 9 21 33 45 / 2 11"
-    a = select(POOL, QUOTAS, 2, seed=seed, legacy_runs_count=0)
-    b = select(POOL, QUOTAS, 2, seed=seed, legacy_runs_count=0)
+    a = select(POOL, QUOTAS, 2, seed=seed, legacy_runs=0)
+    b = select(POOL, QUOTAS, 2, seed=seed, legacy_runs=0)
     # Same inputs: same lottery, same commitment, same panel.
     assert a.commitment == b.commitment
     assert a.panel == b.panel
@@ -135,7 +135,7 @@ def test_seed_reproducibility(tmp_path: Path) -> None:
 
 
 def test_tampered_lottery_is_rejected(tmp_path: Path) -> None:
-    s = select(POOL, QUOTAS, 2, panels=10, legacy_runs_count=0)
+    s = select(POOL, QUOTAS, 2, panels=10, legacy_runs=0)
     path = tmp_path / "lottery.json"
     s.lottery.save(path)
     data = json.loads(path.read_text())
@@ -149,7 +149,7 @@ def test_tampered_lottery_is_rejected(tmp_path: Path) -> None:
 
 
 def test_empty_seed_rejected() -> None:
-    s = select(POOL, QUOTAS, 2, panels=10, legacy_runs_count=0)
+    s = select(POOL, QUOTAS, 2, panels=10, legacy_runs=0)
     with pytest.raises(InputError, match="non-empty"):
         s.draw("")
 

@@ -31,7 +31,7 @@ def instance(
 
 
 def test_leximin_by_hand() -> None:
-    s = select(POOL, QUOTAS, 2, legacy_runs_count=0)
+    s = select(POOL, QUOTAS, 2, legacy_runs=0)
     assert s.probabilities.round(9).to_dict() == {
         "a": 0.666666667,
         "b": 0.333333333,
@@ -69,7 +69,7 @@ def test_legacy_by_hand() -> None:
     inst = instance()
     p = legacy_probabilities(inst, 20_000, seed=3)[inst.person_type]
     assert p == pytest.approx([0.5, 0.5, 0.5, 0.25, 0.25], abs=0.01)
-    s = select(POOL, QUOTAS, 2, method="legacy", panels=2000, legacy_runs_count=0)
+    s = select(POOL, QUOTAS, 2, method="legacy", panels=2000, legacy_runs=0)
     assert s.probabilities.to_numpy() == pytest.approx([0.5, 0.5, 0.5, 0.25, 0.25], abs=0.03)
 
 
@@ -82,14 +82,14 @@ def test_household_rule() -> None:
     quotas = pd.DataFrame(
         {"category": ["sex", "sex"], "value": ["F", "M"], "min": [0, 0], "max": [2, 2]}
     )
-    s = select(pool, quotas, 2, households="home", panels=300, legacy_runs_count=500)
+    s = select(pool, quotas, 2, households="home", panels=300, legacy_runs=500)
     assert s.probabilities.round(9).tolist() == [0.333333333, 0.333333333, 0.333333333, 1.0]
     for panel in s.lottery.panels:
         assert "d" in panel and len(set(panel) & {"a", "b", "c"}) == 1
     # LEGACY obeys the rule too.
     assert s.legacy_probabilities["d"] == 1.0
     # Without the household column anyone may sit with anyone: everyone gets 1/2.
-    free = select(pool, quotas, 2, panels=300, legacy_runs_count=0)
+    free = select(pool, quotas, 2, panels=300, legacy_runs=0)
     assert free.probabilities.round(9).tolist() == [0.5, 0.5, 0.5, 0.5]
 
 
@@ -105,7 +105,7 @@ def test_types_group_interchangeable_people() -> None:
 def test_unselectable_people_get_zero() -> None:
     # Nobody may be old: b, d, e can never sit.
     quotas = QUOTAS.assign(max=[1, 1, 2, 0], min=[1, 1, 2, 0])
-    s = select(POOL, quotas, 2, legacy_runs_count=0, panels=10)
+    s = select(POOL, quotas, 2, legacy_runs=0, panels=10)
     assert s.probabilities.to_dict() == {"a": 1.0, "b": 0.0, "c": 1.0, "d": 0.0, "e": 0.0}
 
 

@@ -123,7 +123,7 @@ def test_replacement_keeps_confirmed_and_quotas() -> None:
     pool = synthetic_pool(EXAMPLE_PROFILE, 120, bias=2.0, seed=2, household_share=0.1)
     quotas = quotas_from_profile(EXAMPLE_PROFILE, 12, tolerance=0.3)
     first = select(
-        pool, quotas, 12, seed="first", households="household", panels=200, legacy_runs_count=0
+        pool, quotas, 12, seed="first", households="household", panels=200, legacy_runs=0
     )
     dropouts = first.panel[:3]
     confirmed = first.panel[3:]
@@ -136,7 +136,7 @@ def test_replacement_keeps_confirmed_and_quotas() -> None:
         seed="second",
         households="household",
         panels=200,
-        legacy_runs_count=0,
+        legacy_runs=0,
     )
     assert len(again.panel) == 12
     assert again.panel[:9] == confirmed
@@ -184,7 +184,7 @@ def test_replacement_errors() -> None:
         dropouts=["a", "c"],
         seed="s",
         panels=5,
-        legacy_runs_count=0,
+        legacy_runs=0,
     )
     assert s.panel == ["b", "d"]
     assert s.probabilities.to_dict() == {"d": 1.0}

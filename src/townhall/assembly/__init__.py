@@ -17,7 +17,7 @@ Modules: :mod:`~townhall.assembly.pool` (volunteers), :mod:`~townhall.assembly.q
 
 from __future__ import annotations
 
-from townhall.assembly.distribution import Distribution, leximin, maximin, nash
+from townhall.assembly.distribution import Distribution, Progress, leximin, maximin, nash
 from townhall.assembly.legacy import legacy_probabilities, legacy_runs
 from townhall.assembly.lottery import SEED_RULE, Lottery, round_lottery, seed_index
 from townhall.assembly.model import Instance, PanelOracle
@@ -33,12 +33,21 @@ from townhall.assembly.replacement import replace
 from townhall.assembly.selection import (
     METHODS,
     Selection,
+    SelectionOptions,
     build_instance,
     check_feasible,
     gini,
+    run_selection,
     select,
 )
-from townhall.assembly.synthetic import EXAMPLE_PROFILE, default_bias, synthetic_pool
+from townhall.assembly.synthetic import (
+    EXAMPLE_PROFILE,
+    default_bias,
+    hard_pool,
+    synthetic_pool,
+    tight_quotas,
+)
+from townhall.assembly.verify import verify_distribution
 
 __all__ = [
     "EXAMPLE_PROFILE",
@@ -50,13 +59,16 @@ __all__ = [
     "Lottery",
     "PanelOracle",
     "Pool",
+    "Progress",
     "Quotas",
     "Selection",
+    "SelectionOptions",
     "age_band",
     "build_instance",
     "check_feasible",
     "default_bias",
     "gini",
+    "hard_pool",
     "legacy_probabilities",
     "legacy_runs",
     "leximin",
@@ -69,7 +81,10 @@ __all__ = [
     "read_quotas",
     "replace",
     "round_lottery",
+    "run_selection",
     "seed_index",
     "select",
     "synthetic_pool",
+    "tight_quotas",
+    "verify_distribution",
 ]

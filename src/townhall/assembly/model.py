@@ -153,7 +153,7 @@ def new_highs() -> highspy.Highs:
 
     HiGHS prints a banner on standard output the first time a model is made in a process; it
     would break ``--format json``, so the first model is made with standard output pointed at
-    standard error (at the level of file descriptors: the banner comes from C++).
+    the null device (at the level of file descriptors: the banner comes from C++).
     """
     global _BANNER_SHOWN
     if not _BANNER_SHOWN:
@@ -163,13 +163,15 @@ def new_highs() -> highspy.Highs:
 
         sys.stdout.flush()
         saved = os.dup(1)
+        null = os.open(os.devnull, os.O_WRONLY)
         try:
-            os.dup2(2, 1)
+            os.dup2(null, 1)
             h = highspy.Highs()
         finally:
             sys.stdout.flush()
             os.dup2(saved, 1)
             os.close(saved)
+            os.close(null)
     else:
         h = highspy.Highs()
     h.silent()

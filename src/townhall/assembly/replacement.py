@@ -7,15 +7,16 @@ quotas still hold for the whole panel, and the households of confirmed members a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from townhall.assembly.distribution import Progress
 from townhall.assembly.pool import Pool
 from townhall.assembly.quotas import InfeasibleQuotasError, Quotas
-from townhall.assembly.selection import Selection, _read, _run
+from townhall.assembly.selection import Selection, SelectionOptions, read_inputs, run_selection
 from townhall.errors import InputError
 
 
@@ -23,19 +24,14 @@ def replace(
     pool: str | Path | pd.DataFrame | Pool,
     quotas: str | Path | pd.DataFrame | Quotas,
     size: int,
+    options: SelectionOptions | None = None,
     *,
     confirmed: Iterable[str],
     dropouts: Iterable[str] = (),
-    method: str = "leximin",
     seed: str | None = None,
-    panels: int = 1000,
-    households: str | Sequence[str] | None = None,
-    id_column: str | None = None,
-    birth_year: str | None = None,
-    reference_year: int | None = None,
-    legacy_runs_count: int = 1000,
-    time_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    monitor: Callable[[Progress], None] | None = None,
+    **changes,
 ) -> Selection:
     """Fill the seats left by dropouts.
 
@@ -43,13 +39,14 @@ def replace(
     ----------
     pool, quotas, size
         The original pool, quotas and panel size.
+    options : SelectionOptions, optional
+        As for :func:`~townhall.assembly.selection.select`; ``**changes`` change its fields.
     confirmed : iterable of str
         Ids of panel members who stay.
     dropouts : iterable of str
         Ids of those who left (never re-selected). Everyone else not confirmed is a candidate,
         except members of a confirmed member's household.
-    method, seed, panels, households, id_column, birth_year, reference_year, legacy_runs_count,
-    time_limit, progress
+    seed, progress, monitor
         As for :func:`~townhall.assembly.selection.select`.
 
     Returns
@@ -65,16 +62,8 @@ def replace(
     InfeasibleQuotasError
         The confirmed members already exceed a maximum, or no refill meets the quotas.
     """
-    p, q, timings = _read(
-        pool,
-        quotas,
-        size,
-        method,
-        id_column=id_column,
-        households=households,
-        birth_year=birth_year,
-        reference_year=reference_year,
-    )
+    opts = SelectionOptions.of(options, **changes)
+    p, q, timings = read_inputs(pool, quotas, size, opts)
     ids = p.frame["id"]
     known = set(ids)
     keep = [str(i).strip() for i in confirmed]
@@ -119,17 +108,8 @@ def replace(
         np.maximum(table["min"].to_numpy() - already, 0), table["max"].to_numpy() - already
     )
     candidates = p.subset(~out)
-    sel = _run(
-        candidates,
-        reduced,
-        seats,
-        method,
-        None,
-        panels,
-        legacy_runs_count,
-        time_limit,
-        progress or (lambda _m: None),
-        timings,
+    sel = run_selection(
+        candidates, reduced, seats, opts, say=progress, monitor=monitor, timings=timings
     )
     sel.quotas = q
     sel.size = size

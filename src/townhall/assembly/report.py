@@ -38,6 +38,7 @@ td:first-child,th:first-child,td.l{text-align:left}.warn{color:#a00}code{word-br
 <h1>Selection of a panel of {{ size }} from {{ pool_size }} volunteers</h1>
 <p>Method: <b>{{ method|upper }}</b>. Quota categories: {{ categories|join(', ') }}.
 {% if confirmed %}Replacement selection: {{ confirmed }} members confirmed, {{ seats }} seats refilled.{% endif %}</p>
+{% if note %}<p class="warn"><b>Not proven optimal.</b> {{ note }}</p>{% endif %}
 <h2>Commitment and draw</h2>
 <p>The lottery has {{ m }} panels; each person's chance in it is within
 {{ '%.4f'|format(max_dev) }} of the optimal probability
@@ -100,6 +101,7 @@ def summary(sel: Selection) -> dict:
             "max_deviation": sel.lottery.max_deviation,
             "within_1_over_m": sel.lottery.within_bound,
         },
+        "optimality": sel.optimality(),
         "seed": sel.seed,
         "index": sel.index,
         "panel": sel.panel,
@@ -170,6 +172,7 @@ def write_report(sel: Selection, out: str | Path) -> list[Path]:
         .from_string(_TEMPLATE)
         .render(
             method=sel.method,
+            note=sel.optimality_note(),
             size=sel.size,
             pool_size=data["pool_size"],
             categories=sel.pool.categories,

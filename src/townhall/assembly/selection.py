@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from dataclasses import replace as _with
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from townhall.assembly.distribution import Distribution, leximin, nash
+from townhall.assembly.distribution import Distribution, Progress, leximin, nash
 from townhall.assembly.legacy import legacy_runs
 from townhall.assembly.lottery import Lottery, round_lottery
 from townhall.assembly.model import Instance, PanelOracle
@@ -32,6 +33,91 @@ from townhall.assembly.quotas import (
 from townhall.errors import InputError
 
 METHODS = ("leximin", "maximin", "nash", "legacy")
+
+
+@dataclass(frozen=True)
+class SelectionOptions:
+    """The options :func:`select`, :func:`~townhall.assembly.replacement.replace` and the
+    ``townhall assembly select | replace`` commands share, checked once, on creation.
+
+    Attributes
+    ----------
+    method : str
+        ``leximin`` (default), ``maximin``, ``nash`` or ``legacy``.
+    panels : int
+        Panels in the uniform lottery (m), at least 1.
+    households : str or tuple of str, optional
+        Household or address column(s): at most one person per household.
+    id_column, birth_year, reference_year
+        Passed to :func:`~townhall.assembly.pool.read_pool`.
+    legacy_runs : int
+        LEGACY runs for its probability estimate beside the method (0 to skip; not negative).
+    time_limit : float, optional
+        Seconds allowed for the optimisation. LEXIMIN and maximin then return the best
+        distribution found so far with its proven gap (:attr:`Selection.optimal`,
+        :attr:`Selection.gap`); Nash welfare stops with an error.
+
+    Raises
+    ------
+    InputError
+        An unknown method, fewer than one lottery panel, negative LEGACY runs, a time limit
+        that is not positive.
+    """
+
+    method: str = "leximin"
+    panels: int = 1000
+    households: str | tuple[str, ...] | None = None
+    id_column: str | None = None
+    birth_year: str | None = None
+    reference_year: int | None = None
+    legacy_runs: int = 1000
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        method = str(self.method).strip().lower()
+        object.__setattr__(self, "method", method)
+        if method not in METHODS:
+            raise InputError(
+                f"Unknown method {self.method!r}.", hint=f"Choose one of: {', '.join(METHODS)}."
+            )
+        if self.panels < 1:
+            raise InputError("The lottery needs at least one panel.", value=self.panels)
+        if self.legacy_runs < 0:
+            raise InputError(
+                "The number of LEGACY runs cannot be negative.",
+                value=self.legacy_runs,
+                hint="Use 0 to skip the comparison with LEGACY.",
+            )
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise InputError(
+                "The time limit must be a positive number of seconds.", value=self.time_limit
+            )
+        hh = self.households
+        if isinstance(hh, list | tuple):
+            object.__setattr__(self, "households", tuple(hh) or None)
+
+    @classmethod
+    def of(cls, options: SelectionOptions | None = None, **changes) -> SelectionOptions:
+        """``options`` (or the defaults) with some fields changed; unknown names refused."""
+        names = {f.name for f in fields(cls)}
+        for key in changes:
+            if key not in names:
+                raise TypeError(f"unknown selection option {key!r}; options: {sorted(names)}")
+        base = options or cls()
+        return _with(base, **changes) if changes else base
+
+    def read_kw(self) -> dict:
+        """The keyword arguments of :func:`~townhall.assembly.pool.read_pool`."""
+        return {
+            "id_column": self.id_column,
+            "households": (
+                self.households
+                if isinstance(self.households, str) or not self.households
+                else list(self.households)
+            ),
+            "birth_year": self.birth_year,
+            "reference_year": self.reference_year,
+        }
 
 
 def gini(x: Sequence[float] | np.ndarray) -> float:
@@ -111,6 +197,55 @@ class Selection:
     def commitment(self) -> str:
         """SHA-256 of the lottery and the seed rule: publish before the seed is known."""
         return self.lottery.commitment
+
+    @property
+    def optimal(self) -> bool:
+        """Whether the distribution is proven optimal (False when stopped at the time limit)."""
+        return self.distribution is None or self.distribution.optimal
+
+    @property
+    def gap(self) -> float:
+        """Proven gap to optimal at the stage where the solve stopped (0 when optimal)."""
+        return 0.0 if self.distribution is None else self.distribution.gap
+
+    def optimality(self) -> dict:
+        """How far from optimal the distribution is proven to be, as plain data."""
+        d = self.distribution
+        if d is None:
+            return {"optimal": None, "note": "LEGACY is a greedy heuristic: no optimum to prove."}
+        out = {
+            "optimal": d.optimal,
+            "stopped": d.stopped,
+            "stages": d.stages,
+            "proven_stages": d.proven_stages,
+            "levels": [float(v) for v in d.levels],
+            "gap": float(d.gap),
+            "bound": float(d.bound) if not d.optimal else None,
+        }
+        if d.optimal:
+            out["note"] = f"{d.method.upper()} solved to optimality."
+        else:
+            out["note"] = self.optimality_note()
+        return out
+
+    def optimality_note(self) -> str:
+        """One sentence: optimal, or stopped with which proven gap."""
+        d = self.distribution
+        if d is None or d.optimal:
+            return ""
+        why = "at the time limit" if d.stopped == "time limit" else "on interrupt"
+        if d.proven_stages == 0:
+            return (
+                f"Stopped {why} before the maximin optimum was proven: the lowest probability "
+                f"{d.bound - d.gap:.6f} is within {d.gap:.2e} of the best possible "
+                f"(at most {d.bound:.6f}). The best distribution found so far is used."
+            )
+        return (
+            f"Stopped {why} in LEXIMIN stage {d.stages}: the first {d.proven_stages} stage(s) "
+            f"are optimal (lowest probability {d.levels[0]:.6f}); the next level is within "
+            f"{d.gap:.2e} of its best (at most {d.bound:.6f}). The best distribution found so "
+            "far is used."
+        )
 
     @property
     def minimum(self) -> float:
@@ -268,21 +403,16 @@ def check_feasible(pool: Pool, quotas: Quotas, size: int) -> PanelOracle:
     return oracle
 
 
-def _read(
+def read_inputs(
     pool: str | Path | pd.DataFrame | Pool,
     quotas: str | Path | pd.DataFrame | Quotas,
     size: int,
-    method: str,
-    **read_kw,
+    options: SelectionOptions,
 ) -> tuple[Pool, Quotas, dict[str, float]]:
-    """Check the method, read quotas then pool (files, frames or ready objects), time it."""
-    if method not in METHODS:
-        raise InputError(
-            f"Unknown method {method!r}.", hint=f"Choose one of: {', '.join(METHODS)}."
-        )
+    """Read quotas then pool (files, frames or ready objects), and time it."""
     t = time.perf_counter()
     q = quotas if isinstance(quotas, Quotas) else read_quotas(quotas, size)
-    p = pool if isinstance(pool, Pool) else read_pool(pool, q, **read_kw)
+    p = pool if isinstance(pool, Pool) else read_pool(pool, q, **options.read_kw())
     return p, q, {"read": time.perf_counter() - t}
 
 
@@ -290,17 +420,12 @@ def select(
     pool: str | Path | pd.DataFrame | Pool,
     quotas: str | Path | pd.DataFrame | Quotas,
     size: int,
+    options: SelectionOptions | None = None,
     *,
-    method: str = "leximin",
     seed: str | None = None,
-    panels: int = 1000,
-    households: str | Sequence[str] | None = None,
-    id_column: str | None = None,
-    birth_year: str | None = None,
-    reference_year: int | None = None,
-    legacy_runs_count: int = 1000,
-    time_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    monitor: Callable[[Progress], None] | None = None,
+    **changes,
 ) -> Selection:
     """Select a panel fairly.
 
@@ -312,22 +437,17 @@ def select(
         The quotas (see :func:`~townhall.assembly.quotas.read_quotas`).
     size : int
         Panel size.
-    method : str
-        ``leximin`` (default), ``maximin``, ``nash`` or ``legacy``.
+    options : SelectionOptions, optional
+        Method, lottery size, household columns, LEGACY runs, time limit, ...
     seed : str, optional
         Public seed string; when given, the panel is drawn (after the commitment is fixed).
-    panels : int
-        Panels in the uniform lottery (m).
-    households : str or sequence of str, optional
-        Household or address column(s): at most one person per household.
-    id_column, birth_year, reference_year
-        Passed to :func:`~townhall.assembly.pool.read_pool`.
-    legacy_runs_count : int
-        LEGACY runs for its probability estimate (0 to skip the comparison).
-    time_limit : float, optional
-        Seconds allowed for the optimisation.
     progress : callable, optional
         Called with a short description as each step starts.
+    monitor : callable, optional
+        Called with the optimisation's :class:`~townhall.assembly.distribution.Progress`
+        (stage, minimum, bound, panels) while LEXIMIN or maximin runs.
+    **changes
+        Any :class:`SelectionOptions` field, changing ``options`` (``method="maximin"``).
 
     Returns
     -------
@@ -336,7 +456,7 @@ def select(
     Raises
     ------
     InputError
-        Bad inputs (see the readers).
+        Bad inputs or options (see the readers and :class:`SelectionOptions`).
     InfeasibleQuotasError
         No panel meets the quotas; carries the smallest relaxation.
 
@@ -349,34 +469,34 @@ def select(
     >>> s.probabilities.tolist()
     [0.5, 0.5, 0.5, 0.5]
     """
-    if panels < 1:
-        raise InputError("The lottery needs at least one panel.", value=panels)
+    opts = SelectionOptions.of(options, **changes)
     say = progress or (lambda _msg: None)
-    p, q, timings = _read(
-        pool,
-        quotas,
-        size,
-        method,
-        id_column=id_column,
-        households=households,
-        birth_year=birth_year,
-        reference_year=reference_year,
-    )
-    return _run(p, q, size, method, seed, panels, legacy_runs_count, time_limit, say, timings)
+    p, q, timings = read_inputs(pool, quotas, size, opts)
+    sel = run_selection(p, q, size, opts, say=say, monitor=monitor, timings=timings)
+    if seed is not None:
+        sel.draw(seed)
+    return sel
 
 
-def _run(
+def run_selection(
     p: Pool,
     q: Quotas,
     size: int,
-    method: str,
-    seed: str | None,
-    panels: int,
-    n_legacy: int,
-    time_limit: float | None,
-    say: Callable[[str], None],
-    timings: dict[str, float],
+    opts: SelectionOptions,
+    *,
+    say: Callable[[str], None] | None = None,
+    monitor: Callable[[Progress], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Selection:
+    """The selection on a read pool and quotas (shared by :func:`select` and replacements)."""
+    say = say or (lambda _msg: None)
+    timings = {} if timings is None else timings
+    method, panels, n_legacy, time_limit = (
+        opts.method,
+        opts.panels,
+        opts.legacy_runs,
+        opts.time_limit,
+    )
     say("Checking the quotas can be met")
     t = time.perf_counter()
     oracle = check_feasible(p, q, size)
@@ -400,18 +520,22 @@ def _run(
         legacy_p = type_p
     else:
         say(f"Finding the {method.upper()} distribution (column generation on HiGHS)")
-        try:
-            if method == "nash":
+        if method == "nash":
+            try:
                 dist = nash(inst, oracle=oracle, time_limit=time_limit)
-            else:
-                dist = leximin(
-                    inst, maximin_only=method == "maximin", oracle=oracle, time_limit=time_limit
-                )
-        except TimeoutError:
-            raise InputError(
-                f"The {method} optimisation did not finish within {time_limit} seconds.",
-                hint="Allow more time, or try --method maximin.",
-            ) from None
+            except TimeoutError:
+                raise InputError(
+                    f"The nash optimisation did not finish within {time_limit} seconds.",
+                    hint="Allow more time, or use --method leximin (which stops with a proven gap).",
+                ) from None
+        else:
+            dist = leximin(
+                inst,
+                maximin_only=method == "maximin",
+                oracle=oracle,
+                time_limit=time_limit,
+                progress=monitor,
+            )
         type_p = dist.type_probabilities
         timings["optimise"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -437,7 +561,7 @@ def _run(
         if legacy_p is None
         else pd.Series(legacy_p[inst.person_type], index=index, name="legacy")
     )
-    sel = Selection(
+    return Selection(
         method=method,
         size=size,
         pool=p,
@@ -450,9 +574,6 @@ def _run(
         distribution=dist,
         seconds=timings,
     )
-    if seed is not None:
-        sel.draw(seed)
-    return sel
 
 
 def _legacy_lottery(inst: Instance, counts: np.ndarray, ids: list[str]) -> Lottery:

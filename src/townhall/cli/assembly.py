@@ -87,6 +87,19 @@ def _ids(text: str | None) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
+TimeOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        help="Seconds for the optimisation; LEXIMIN/maximin then return the best so far, "
+        "with its proven gap (Ctrl+C does the same).",
+    ),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Solver progress lines on stderr.")
+]
+
+
 def _options(
     method: str,
     panels: int,
@@ -95,23 +108,71 @@ def _options(
     birth_year: str | None,
     year: int | None,
     legacy_runs: int,
-) -> dict:
-    """The keyword arguments ``select`` and ``replace`` share, from the command's options."""
-    return {
-        "method": method.lower(),
-        "panels": panels,
-        "households": households or None,
-        "id_column": id_column,
-        "birth_year": birth_year,
-        "reference_year": year,
-        "legacy_runs_count": legacy_runs,
-    }
+    time_limit: float | None,
+):
+    """The command's options as one :class:`~townhall.assembly.SelectionOptions` (checked)."""
+    from townhall.assembly import SelectionOptions
+
+    return SelectionOptions(
+        method=method,
+        panels=panels,
+        households=tuple(households) if households else None,
+        id_column=id_column,
+        birth_year=birth_year,
+        reference_year=year,
+        legacy_runs=legacy_runs,
+        time_limit=time_limit,
+    )
+
+
+_REPORT_FILES = (
+    "report.html",
+    "report.json",
+    "probabilities.csv",
+    "quota_fit.csv",
+    "panel.csv",
+    "lottery.json",
+)
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an ``--out`` that cannot take the report, before any work is done."""
+    import os
+
+    from townhall.errors import InputError
+
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            "--out names an existing file; it must be a directory for the report.",
+            file=str(out),
+            hint="Give a new or empty directory.",
+        )
+    if out.is_dir():
+        clash = [f for f in _REPORT_FILES if (out / f).exists()]
+        if clash:
+            raise InputError(
+                f"--out already holds a report ({clash[0]}); it would be overwritten.",
+                file=str(out),
+                hint="Give a new or empty directory.",
+            )
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise InputError("--out is not writable.", file=str(out))
+        return
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"--out cannot be created: {parent} is not a writable directory.", file=str(out)
+        )
 
 
 def _summarise(sel, fmt: Format) -> None:
-    st = sel.stats().reset_index(names="method")
-    if fmt is Format.json:
+    if fmt is not Format.table:
         return
+    st = sel.stats().reset_index(names="method")
     console.print(
         f"[bold]{sel.method.upper()}[/]: {sel.size - len(sel.confirmed)} seats from {len(sel.pool)} volunteers; "
         f"probabilities {sel.minimum:.4f} to {sel.maximum:.4f} (Gini {sel.gini:.3f}).",
@@ -122,41 +183,69 @@ def _summarise(sel, fmt: Format) -> None:
 
 def _announce(sel, fmt: Format) -> None:
     lot = sel.lottery
+    # Human lines: on stdout for tables, on stderr beside CSV or JSON.
+    out = console if fmt is Format.table else err_console
+    if not sel.optimal:
+        out.print(f"[bold red]Not proven optimal.[/] {sel.optimality_note()}", highlight=False)
     if fmt is Format.json:
         return
-    console.print(
+    out.print(
         f"Lottery of {lot.m} panels; every chance within {lot.max_deviation:.5f} of optimal"
         + ("" if lot.within_bound else " [red](more than 1/m)[/]")
         + ".",
         highlight=False,
     )
-    console.print(
+    out.print(
         f"[bold]Commitment[/] (publish before the seed is known): {sel.commitment}", highlight=False
     )
 
 
-def _run(sel_fn, fmt: Format, out: Path | None, seed: str | None) -> None:
+def _run(sel_fn, fmt: Format, out: Path | None, seed: str | None, verbose: bool) -> None:
     from townhall.assembly.report import summary, write_report
 
+    _check_out(out)
     bar = progress()
     with bar:
         task = bar.add_task("Starting", total=None)
-        sel = sel_fn(lambda msg: bar.update(task, description=msg))
+
+        def monitor(p) -> None:
+            line = (
+                f"stage {p.stage}: minimum {p.minimum:.6f}, bound {p.bound:.6f}, "
+                f"gap {p.gap:.2e}, {p.panels} panels, {p.seconds:.1f} s"
+            )
+            bar.update(task, description=line)
+            if verbose:
+                err_console.print(line, highlight=False)
+
+        sel = sel_fn(lambda msg: bar.update(task, description=msg), monitor)
         bar.update(task, description="Done", total=1, completed=1)
     _summarise(sel, fmt)
     _announce(sel, fmt)
     if seed is not None:
         sel.draw(seed)
-        if fmt is not Format.json:
+        if fmt is Format.table:
             console.print(f"Seed {seed!r} draws panel number {sel.index}.", highlight=False)
+    if fmt is Format.json:
+        emit_json(summary(sel))
+    else:
+        if seed is not None:
+            if fmt is Format.csv:
+                err_console.print(f"Seed {seed!r} draws panel number {sel.index}.", highlight=False)
             panel = sel.pool.frame.set_index("id")
             if sel.confirmed_frame is not None:
                 import pandas as pd
 
                 panel = pd.concat([sel.confirmed_frame.set_index("id"), panel])
             emit_frame(panel.loc[sel.panel].reset_index(), fmt, title="Panel", max_rows=500)
-    if fmt is Format.json:
-        emit_json(summary(sel))
+        elif fmt is Format.csv:
+            frame = sel.pool.frame.copy()
+            frame["probability"] = sel.probabilities.reindex(frame["id"]).to_numpy()
+            frame["lottery_probability"] = sel.lottery_probabilities.reindex(frame["id"]).to_numpy()
+            if sel.legacy_probabilities is not None:
+                frame["legacy_probability"] = sel.legacy_probabilities.reindex(
+                    frame["id"]
+                ).to_numpy()
+            emit_frame(frame, fmt)
     if out is not None:
         files = write_report(sel, out)
         err_console.print(f"Wrote {len(files)} files to {out}: {', '.join(f.name for f in files)}")
@@ -178,13 +267,28 @@ def select_cmd(
     out: OutOpt = None,
     panels: PanelsOpt = 1000,
     legacy_runs: LegacyOpt = 1000,
+    time_limit: TimeOpt = None,
+    verbose: VerboseOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Select a panel: fair distribution, uniform lottery, commitment, then the draw."""
+    """Select a panel: fair distribution, uniform lottery, commitment, then the draw.
+
+    With --format csv, standard output is one CSV: the drawn panel with --seed, else each
+    volunteer's probabilities; with --format json, the report's JSON. Everything else
+    (progress, notes) goes to standard error.
+    """
     from townhall.assembly import select
 
-    opts = _options(method, panels, households, id_column, birth_year, year, legacy_runs)
-    _run(lambda say: select(pool, quotas, size, progress=say, **opts), fmt, out, seed)
+    opts = _options(
+        method, panels, households, id_column, birth_year, year, legacy_runs, time_limit
+    )
+    _run(
+        lambda say, mon: select(pool, quotas, size, opts, progress=say, monitor=mon),
+        fmt,
+        out,
+        seed,
+        verbose,
+    )
 
 
 @sub.command("replace")
@@ -207,20 +311,25 @@ def replace_cmd(
     out: OutOpt = None,
     panels: PanelsOpt = 1000,
     legacy_runs: LegacyOpt = 1000,
+    time_limit: TimeOpt = None,
+    verbose: VerboseOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Refill a panel after dropouts, keeping the confirmed members and the quotas."""
     from townhall.assembly import replace
 
-    opts = _options(method, panels, households, id_column, birth_year, year, legacy_runs)
+    opts = _options(
+        method, panels, households, id_column, birth_year, year, legacy_runs, time_limit
+    )
     keep, left = _ids(confirmed), _ids(dropouts)
     _run(
-        lambda say: replace(
-            pool, quotas, size, confirmed=keep, dropouts=left, progress=say, **opts
+        lambda say, mon: replace(
+            pool, quotas, size, opts, confirmed=keep, dropouts=left, progress=say, monitor=mon
         ),
         fmt,
         out,
         seed,
+        verbose,
     )
 
 
