@@ -4,16 +4,28 @@ The build writes to a temporary file beside the target and renames it into
 place only when every step has succeeded, so a failed build leaves the previous
 atlas untouched. Given the same inputs it writes the same tables in the same
 order (repeatable); ``meta.inputs`` fingerprints the inputs so ``townhall up``
-can tell whether the atlas is stale.
+can tell whether the atlas is stale, and ``meta.built`` says when it was written
+(with ``inputs``, the fingerprint a running web server checks to notice a rebuilt atlas).
+
+Safety: before any work the build checks that it can write beside the target, removes
+what earlier builds that were killed left behind (their temporary atlas, WAL and spill
+folder; a build still running keeps its own), and hashes every input again, refusing a
+file that changed since it was verified (the message is that of ``townhall data verify``).
+Ctrl+C or any failure removes this build's own temporary files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -106,18 +118,12 @@ def build(
     """
     from townhall.atlas.geography import build_geography
     from townhall.atlas.indicators import build_indicators
-    from townhall.sources.download import missing
 
     t0 = time.perf_counter()
     out = Path(out) if out else config.atlas_path()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    absent = missing(cache_dir=cache_dir)
-    if absent:
-        names = ", ".join(s.path for s in absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
-        raise BuildError(
-            f"{len(absent)} source file(s) are missing or unverified: {names}. The existing atlas is untouched.",
-            hint="Run 'townhall data pull' (or set TOWNHALL_MIRROR=DIR) first.",
-        )
+    check_writable(out)
+    remove_leftovers(out)
+    check_inputs(cache_dir)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     current = "starting"
@@ -158,6 +164,10 @@ def build(
         tmp.unlink(missing_ok=True)
         raise BuildError(f"Build failed while reading {current}: {exc.message} The existing atlas is untouched.",
                          hint=exc.hint) from None
+    except duckdb.InterruptException:  # Ctrl+C inside a DuckDB statement
+        _cleanup_spill(tmp)
+        tmp.unlink(missing_ok=True)
+        raise KeyboardInterrupt from None
     except (ValueError, KeyError, duckdb.Error, OSError) as exc:
         _cleanup_spill(tmp)
         tmp.unlink(missing_ok=True)
@@ -172,10 +182,90 @@ def build(
 
 
 def _cleanup_spill(tmp: Path) -> None:
-    import shutil
-
     shutil.rmtree(tmp.with_name(tmp.name + ".spill"), ignore_errors=True)
     tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+
+
+def check_writable(out: Path) -> None:
+    """Raise :class:`BuildError` naming the path and the fix unless an atlas can be written at ``out``.
+
+    Checked before the build starts, so a bad path costs nothing: a folder that cannot be
+    created (a part of the path is a file), a read-only folder, or a target that is a folder.
+    """
+    fix = "Choose another path with --atlas or TOWNHALL_ATLAS."
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        raise BuildError(f"Cannot write the atlas at {out}: {blocker} is a file, not a folder. {fix}") from None
+    except OSError as exc:
+        raise BuildError(f"Cannot write the atlas at {out}: the folder {parent} cannot be created "
+                         f"({exc.strerror or exc}). {fix}") from None
+    if out.is_dir():
+        raise BuildError(f"Cannot write the atlas at {out}: it is a folder. {fix}")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{out.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BuildError(f"Cannot write the atlas at {out}: the folder {parent} is read-only "
+                         f"({exc.strerror or exc}). {fix}") from None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_leftovers(out: Path) -> list[Path]:
+    """Remove what killed builds of ``out`` left beside it; return what was removed.
+
+    A build writes ``.<name>.<pid>.tmp`` (with DuckDB's ``.wal`` and ``.spill`` folder beside
+    it) and renames it into place at the end; one killed with SIGKILL cannot clean up, and
+    each leftover may be hundreds of MB. Files of a build whose process is still running
+    are kept.
+    """
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.(\d+)\.tmp(\.wal|\.spill|\.tmp)?$")
+    removed: list[Path] = []
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        m = pattern.match(p.name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+    return removed
+
+
+def check_inputs(cache_dir: Path | None = None) -> None:
+    """Hash every declared input again and refuse a missing or changed one.
+
+    Size and modification time alone could let a file edited in place (same size, the time
+    reset) through; hashing all of them (about 135 MB) takes about a second on two cores.
+    The error is that of ``townhall data verify``, plus that the existing atlas is untouched.
+    """
+    from townhall.sources.download import require
+
+    try:
+        require(cache_dir=cache_dir, rehash=True)
+    except TownhallError as exc:
+        hint = " ".join(h for h in (exc.hint, "The existing atlas is untouched.") if h)
+        raise BuildError(exc.message, hint=hint) from None
 
 
 def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
@@ -205,7 +295,9 @@ def _write(con: duckdb.DuckDBPyConnection, geo, inds) -> None:
                        FROM obs_df o SEMI JOIN area a ON a.code = o.area AND a.level = o.level""")
         con.unregister("obs_df")
     add_sources(con, geo.used | inds.used)
-    meta = {"townhall_version": __version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint()}
+    meta = {"townhall_version": __version__, "build_version": BUILD_VERSION, "inputs": inputs_fingerprint(),
+            # When: with 'inputs', the fingerprint a running server checks to notice a rebuilt atlas.
+            "built": datetime.now(UTC).isoformat(timespec="microseconds")}
     con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
     for name in ("areas_df", "links_df", "classes_df", "reg_df"):
         con.unregister(name)

@@ -344,7 +344,15 @@ class Atlas:
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return self.query(sql + " ORDER BY i.topic, i.id", params)
+        if level:
+            check_level(level)
+        df = self.query(sql + " ORDER BY i.topic, i.id", params)
+        if df.empty and topic:
+            topics = [r[0] for r in self._cur().execute(
+                "SELECT DISTINCT topic FROM indicator WHERE topic IS NOT NULL ORDER BY 1").fetchall()]
+            if topic not in topics:
+                raise TownhallError(f"Unknown topic {topic!r}.", hint="Topics: " + ", ".join(topics) + ".")
+        return df
 
     def indicator(self, indicator: str) -> dict[str, Any]:
         """One indicator's registration (raises with close ids if unknown)."""
@@ -387,9 +395,20 @@ class Atlas:
             "WHERE o.indicator = ? AND o.level = ? AND o.period = ? ORDER BY o.area",
             [indicator, level, period],
         )
+        if stored.empty:
+            self._check_period(indicator, ind["level"], period)
         if not stored.empty or level == ind["level"]:
             return stored
         return self.rollup(indicator, level, period)
+
+    def _check_period(self, indicator: str, level: str, period: str) -> None:
+        """Raise, listing the periods there are, if ``indicator`` has no values for ``period``."""
+        periods = [r[0] for r in self._cur().execute(
+            "SELECT DISTINCT period FROM observation WHERE indicator = ? AND level = ? ORDER BY period",
+            [indicator, level]).fetchall()]
+        if period not in periods:
+            raise TownhallError(f"{indicator} has no values for period {period!r}.",
+                                hint="Periods: " + ", ".join(periods) + ".")
 
     def rollup(self, indicator: str, level: str, period: str | None = None) -> pd.DataFrame:
         """Roll an indicator up from its own level to ``level``.
@@ -409,6 +428,7 @@ class Atlas:
         period = period or self._latest(indicator, ind["level"])
         if level == ind["level"]:
             return self.values(indicator, level, period)
+        self._check_period(indicator, ind["level"], period)
         nlinks = self._cur().execute(
             "SELECT count(*) FROM area_link WHERE child_level = ? AND parent_level = ?", [ind["level"], level]
         ).fetchone()[0]

@@ -8,10 +8,7 @@ no logic of their own: they parse arguments, call the API and print.
 
 from __future__ import annotations
 
-import sys
-
 from townhall.cli.common import app
-from townhall.errors import TownhallError
 
 __all__ = ["app", "main"]
 
@@ -34,18 +31,7 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app, turning user-facing errors into a message and exit code."""
-    from townhall.cli.common import err_console
+    """Entry point: run the app; user-facing errors, Ctrl+C and damaged files end in a message and an exit code."""
+    from townhall.cli.common import run_app
 
-    try:
-        app()
-    except TownhallError as exc:
-        from rich.markup import escape  # messages may hold brackets, e.g. TOML keys [[indicator]]
-
-        err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False)
-        if exc.hint:
-            err_console.print(escape(exc.hint), highlight=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("Interrupted.")
-        sys.exit(130)
+    run_app()

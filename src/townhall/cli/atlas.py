@@ -111,10 +111,16 @@ def place(
     query: Annotated[str, typer.Argument(help="A name ('wigan', 'Kingston upon Hull') or a GSS code.")],
     level: LevelOpt = None,
     atlas: AtlasOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    fmt: FormatOpt = Format.table,
     all_indicators: Annotated[bool, typer.Option("--all", help="Show every indicator, not just the headline ones.")] = False,
 ) -> None:
-    """Find a place and show its profile: level, parents, population, classes, indicators, sources."""
+    """Find a place and show its profile: level, parents, population, classes, indicators, sources.
+
+    ``--format json`` prints the whole profile; ``--format csv`` its indicators (the headline
+    ones, or every one with ``--all``), one row each with the place's code and level.
+    """
+    import pandas as pd
+
     from townhall.errors import PlaceNotFoundError
 
     a = open_atlas(atlas)
@@ -124,6 +130,12 @@ def place(
     prof = a.profile(query, level=level)
     if fmt is Format.json:
         emit_json(prof)
+        return
+    if fmt is Format.csv:
+        rows = pd.DataFrame(prof["indicators"] if all_indicators else prof["headline"])
+        rows.insert(0, "level", prof["area"]["level"])
+        rows.insert(0, "area", prof["area"]["code"])
+        emit_frame(rows, fmt)
         return
     if len(matches) > 1:
         console.print(f"[bold]{len(matches)} places match {query!r}[/] (showing the first; pick another with --level or its code):")
@@ -170,17 +182,29 @@ def _print_profile(prof: dict, all_indicators: bool) -> None:
 
 @app.command()
 def up(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (1-65535).")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     mirror: Annotated[Path | None, typer.Option("--mirror", metavar="DIR", help="Copy sources from this mirror ($TOWNHALL_MIRROR).")] = None,
     atlas: AtlasOpt = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Pull and build if needed, then stop.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes serving the (read-only) atlas; about one per core.")] = 1,
 ) -> None:
-    """The main job: pull the data if needed, build the atlas if stale, serve the web atlas."""
+    """The main job: pull the data if needed, build the atlas if stale, serve the web atlas.
+
+    The port is bound before anything is served, so a port in use is reported at once. On a
+    host other than this machine's loopback, only requests naming an allowed host are
+    answered (``TOWNHALL_ALLOWED_HOSTS``, comma-separated; default: the interface and this
+    machine's names). A rebuilt atlas is picked up without a restart.
+    """
     from townhall.atlas.build import is_stale
+    from townhall.errors import InputError
     from townhall.sources import download
 
-    path = atlas or config.atlas_path()
+    if not 1 <= port <= 65535:
+        raise InputError(f"Port {port} is not a port number: use one from 1 to 65535, e.g. --port 8000.")
+    if not 1 <= workers <= 64:
+        raise InputError(f"--workers {workers}: use from 1 to 64 worker processes (about one per core).")
+    path = Path(atlas or config.atlas_path())
     absent = download.missing()
     if absent:
         mirror = mirror or config.mirror_dir()
@@ -203,12 +227,12 @@ def up(
         err_console.print(f"Atlas at {path} is up to date.")
     if no_serve:
         return
-    import uvicorn
+    from townhall.web.app import bind, serve
 
-    from townhall.web.app import create_app
-
-    web = create_app(path)
-    console.print(f"[bold]townhall[/] serving the atlas on http://{host}:{port}/  (Ctrl+C to stop)")
+    sock = bind(host, port)  # before the 'serving' line: a port in use is an error, not a promise
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"[bold]townhall[/] serving the atlas on http://{shown}:{sock.getsockname()[1]}/ "
+                  f"with {workers} worker{'s' if workers > 1 else ''}  (Ctrl+C to stop)", highlight=False)
     t0 = time.perf_counter()
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    serve(path, sock, host=host, workers=workers)
     err_console.print(f"Stopped after {time.perf_counter() - t0:,.0f} s.")

@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
@@ -43,9 +43,26 @@ class Format(StrEnum):
     json = "json"
 
 
+def machine_output(fmt: Format | str | None) -> Format | str | None:
+    """Option callback: with ``--format csv`` or ``json`` stdout carries only that format.
+
+    Every note, title and summary a command prints through :data:`console` then goes to
+    stderr, so ``townhall values ... --format csv > out.csv`` writes a clean CSV; the
+    table format keeps them on stdout.
+    """
+    console.file = sys.stderr if fmt is not None and str(fmt) != Format.table else None  # type: ignore[assignment]
+    return fmt
+
+
+@app.callback()
+def _root() -> None:
+    """Place-based policy for England and Wales: atlas, towns and cities, left-behind places, sortition."""
+    console.file = None  # type: ignore[assignment]  # back to stdout for each command run in-process
+
+
 # Options shared by every command group.
 AtlasOpt = Annotated[Path | None, typer.Option("--atlas", help="Atlas file (default: $TOWNHALL_ATLAS or the user data folder).")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", callback=machine_output)]
 LevelOpt = Annotated[str | None, typer.Option("--level", "-l", help="Level: lad, town, pcon24, lsoa21, ... (see 'townhall levels').")]
 
 
@@ -101,3 +118,103 @@ def _fmt_cell(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
+
+
+# -- the entry point's error handling ------------------------------------------------------
+def _atlas_arg() -> str:
+    """The atlas a failed command was reading (its --atlas, else the configured one)."""
+    argv = sys.argv[1:]
+    for i, a in enumerate(argv):
+        if a == "--atlas" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--atlas="):
+            return a.split("=", 1)[1]
+    from townhall import config
+
+    return str(config.atlas_path())
+
+
+def _interrupted(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # typer turns Ctrl+C into Exit(130) raised from the KeyboardInterrupt
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
+    from rich.markup import escape  # messages may hold brackets, e.g. TOML keys [[indicator]]
+
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if hint:
+        err_console.print(escape(hint), highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def run_app() -> None:
+    """Run the CLI so that nothing a person can cause ends in a traceback.
+
+    - :class:`~townhall.errors.TownhallError`: its message and hint, its exit code;
+    - Ctrl+C at any step: ``Interrupted.`` and exit 130 (each step removes its own
+      temporary files on the way out);
+    - a DuckDB read error: the atlas file is damaged or truncated, rebuild it;
+    - a file-system error (permissions, a path under a file, a full disk): the path and what to do;
+    - anything else is a bug: one line saying so (``TOWNHALL_DEBUG=1`` shows the traceback).
+    """
+    import os
+
+    import duckdb
+
+    from townhall.errors import TownhallError
+
+    debug = bool(os.environ.get("TOWNHALL_DEBUG"))
+    try:
+        app()
+    except TownhallError as exc:
+        _fail(exc.message, exc.hint, exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 130 and _interrupted(exc):
+            err_console.print("Interrupted.")
+        raise
+    except duckdb.Error as exc:
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, duckdb.InterruptException):
+            err_console.print("Interrupted.")
+            sys.exit(130)
+        damaged = isinstance(exc, duckdb.IOException | duckdb.InternalException) or any(
+            w in first.lower() for w in ("corrupt", "checksum", "not a valid duckdb", "could not read")
+        )
+        if damaged:
+            _fail(f"The atlas at {_atlas_arg()} cannot be read: it is damaged or truncated ({first}); "
+                  "rebuild it with 'townhall build'.")
+        _fail(f"Unexpected database error ({type(exc).__name__}: {first}).",
+              "This is a bug in townhall: please report it (TOWNHALL_DEBUG=1 shows the traceback).")
+    except OSError as exc:
+        if debug:
+            raise
+        where = exc.filename or "a file"
+        why = exc.strerror or str(exc)
+        fix = {
+            "EACCES": "choose a folder you can write to",
+            "EROFS": "the file system is read-only: choose another folder",
+            "ENOTDIR": "a part of this path is a file, not a folder: choose another path",
+            "ENOSPC": "the disk is full: free some space",
+        }
+        import errno
+
+        hint = fix.get(errno.errorcode.get(exc.errno or 0, ""), "check the path")
+        _fail(f"Cannot use {where}: {why}; {hint} (--atlas, TOWNHALL_ATLAS or TOWNHALL_CACHE).")
+    except Exception as exc:
+        if debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        _fail(f"Unexpected error ({type(exc).__name__}: {first}).",
+              "This is a bug in townhall: please report it (TOWNHALL_DEBUG=1 shows the traceback).")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from townhall import config
-from townhall.cli.common import Format, app, console, emit_frame, err_console, progress
+from townhall.cli.common import Format, FormatOpt, app, console, emit_frame, err_console, progress
 from townhall.errors import InputError
 from townhall.sources.catalogue import Source, load_catalogue
 
@@ -73,7 +73,8 @@ def pull_cmd(
     """Download (or copy from a mirror) every source file into the cache, checking each sha256.
 
     Resumable: files already present and verified are skipped, and an interrupted download
-    carries on from where it stopped.
+    carries on from where it stopped. One pull at a time fills a cache: a second one says
+    which process holds the cache and waits for it.
     """
     from townhall.sources import download
 
@@ -87,6 +88,8 @@ def pull_cmd(
             bar.update(task, total=ev.total, description=what)
         elif ev.kind == "bytes":
             bar.advance(task, ev.nbytes)
+        elif ev.kind == "wait":
+            err_console.print(f"Waiting: {ev.outcome}.", highlight=False, soft_wrap=True)
 
     with bar:
         report = download.pull(sources, mirror=mirror, force=force, progress=on_event, check=False)
@@ -117,7 +120,7 @@ def _yes(v: bool) -> str:
 
 @data_app.command("list")
 def list_cmd(
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: FormatOpt = Format.table,
     only: OnlyOpt = None,
 ) -> None:
     """Show each source with publisher, licence, vintage and whether it is present and verified."""

@@ -263,12 +263,11 @@ def resolve_spec(path: str | Path) -> Path:
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file, or a shipped spec by name (see :func:`parse_spec`)."""
+    from townhall.sources.readers import read_text
+
     p = resolve_spec(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read the spec ({exc}).", file=str(p)) from None
-    return parse_spec(text, file=str(p))
+    # Not UTF-8: the error names the line and character of the bad bytes.
+    return parse_spec(read_text(p, label=f"The spec {p}"), file=str(p))
 
 
 def check_spec(spec: Spec, atlas: Atlas) -> dict[str, dict[str, Any]]:

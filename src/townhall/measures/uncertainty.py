@@ -45,6 +45,25 @@ from townhall.measures.composite import (
 LOWER_Q, UPPER_Q = 0.05, 0.95
 #: Bins for continuous factors (the weight multipliers) in the sensitivity analysis.
 WEIGHT_BINS = 10
+#: Upper limits of one Monte Carlo (a request over them is refused with a message, not run):
+#: at most this many draws, and at most this many draws x places, since the score matrix is
+#: held whole (60 M cells = 480 MB of float64 plus 240 MB of int32 ranks). At the 33,755
+#: small areas of England that allows 1,777 draws; at councils, the full 10,000.
+MAX_DRAWS = 10_000
+MAX_SCORE_CELLS = 60_000_000
+
+
+def check_draws(draws: int, places: int) -> None:
+    """Refuse a Monte Carlo over :data:`MAX_DRAWS` draws or :data:`MAX_SCORE_CELLS` draws x places."""
+    if draws > MAX_DRAWS:
+        raise InputError(f"{draws:,} Monte Carlo draws is over the limit of {MAX_DRAWS:,}; "
+                         "1,000 are enough for published intervals.")
+    if draws * places > MAX_SCORE_CELLS:
+        most = MAX_SCORE_CELLS // max(places, 1)
+        raise InputError(f"{draws:,} Monte Carlo draws of {places:,} places would hold {draws * places / 1e6:,.0f} M "
+                         f"scores, over the limit of {MAX_SCORE_CELLS / 1e6:,.0f} M (about "
+                         f"{MAX_SCORE_CELLS * 12 / 1e9:.1f} GB): use at most {most:,} draws here, "
+                         "or rank a higher level.")
 
 
 class RankUncertainty:
@@ -105,6 +124,7 @@ class RankUncertainty:
     ) -> None:
         if draws < 2:
             raise InputError("The Monte Carlo needs at least 2 draws (1,000 or more to publish).")
+        check_draws(int(draws), len(index.data))
         if not 0 <= weight_noise < 1:
             raise InputError(f"weight_noise must be in [0, 1), not {weight_noise}.")
         self.index = index

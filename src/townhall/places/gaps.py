@@ -54,6 +54,12 @@ if TYPE_CHECKING:
 
 DEFAULT_SEED = 20250923
 DEFAULT_DRAWS = 1000
+#: Upper limits of a bootstrap (a request over them is refused with a message): draws per
+#: place (a resample matrix is draws x small areas: London's 4,994 at 5,000 draws is 200 MB),
+#: and the gap draws kept across towns for the headline and trend (indicators x towns x draws,
+#: float32: 60 M cells = 240 MB, which allows about 2,300 draws for all 1,082 English towns).
+MAX_DRAWS = 5_000
+MAX_KEPT_CELLS = 60_000_000
 DOMAINS = ("imd", "income", "employment", "education", "health", "crime", "barriers", "environment")
 #: The seven IoD domains (the composite IMD is ``imd``).
 SEVEN = DOMAINS[1:]
@@ -273,6 +279,15 @@ def place_rng(seed: int, level: str, code: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(f"{level}|{code}".encode())])
 
 
+def check_draws(n_draws: int) -> None:
+    """Refuse a bootstrap of fewer than 10 or more than :data:`MAX_DRAWS` draws."""
+    if n_draws < 10:
+        raise TownhallError(f"At least 10 bootstrap draws are needed, not {n_draws}.")
+    if n_draws > MAX_DRAWS:
+        raise TownhallError(f"{n_draws:,} bootstrap draws is over the limit of {MAX_DRAWS:,} "
+                            f"(the default {DEFAULT_DRAWS:,} gives stable 95% intervals).")
+
+
 def resample_counts(n: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """How often each of ``n`` areas is picked in each of ``n_draws`` resamples of size ``n``.
 
@@ -281,6 +296,7 @@ def resample_counts(n: int, n_draws: int, rng: np.random.Generator) -> np.ndarra
     ndarray (n_draws, n) of float
         Each row sums to ``n``.
     """
+    check_draws(n_draws)
     if n == 0:
         return np.zeros((n_draws, 0))
     idx = rng.integers(0, n, size=(n_draws, n)) + n * np.arange(n_draws)[:, None]
@@ -407,8 +423,7 @@ class Gaps:
     def __init__(self, data: Sequence[SmallAreas], pairs: pd.DataFrame, *, n_draws: int = DEFAULT_DRAWS,
                  seed: int = DEFAULT_SEED, confidence: float = 0.95, keep: Iterable[str] = HEADLINE,
                  progress: Callable[[int, int], None] | None = None) -> None:
-        if n_draws < 10:
-            raise TownhallError(f"At least 10 bootstrap draws are needed, not {n_draws}.")
+        check_draws(n_draws)
         if not 0 < confidence < 1:
             raise TownhallError(f"The confidence level must be between 0 and 1, not {confidence}.")
         self.n_draws, self.seed, self.confidence = int(n_draws), int(seed), float(confidence)
@@ -416,6 +431,11 @@ class Gaps:
         self.towns = self.pairs["town"].tolist()
         trend_ids = {i for ids in TREND.values() for i in ids}
         keep = set(keep) | trend_ids
+        cells = len(keep) * len(self.towns) * self.n_draws
+        if cells > MAX_KEPT_CELLS:
+            most = MAX_KEPT_CELLS // max(len(keep) * len(self.towns), 1)
+            raise TownhallError(f"{self.n_draws:,} draws for {len(self.towns):,} towns would keep {cells / 1e6:,.0f} M "
+                                f"gap draws, over the limit of {MAX_KEPT_CELLS / 1e6:,.0f} M: use at most {most:,} draws.")
         self.draws: dict[str, np.ndarray] = {}
         frames = []
         alpha = (1 - self.confidence) / 2

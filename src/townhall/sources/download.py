@@ -22,13 +22,22 @@ A small state file, ``.townhall-state.json`` in the cache, remembers each file's
 sha256 with the size and modification time it had when hashed, so listing the cache
 does not rehash unchanged files; any change of size or mtime forces a rehash, and
 :func:`verify` always rehashes.
+
+Concurrency: one pull at a time writes into a cache. :func:`pull` holds a lock file
+(``.townhall-pull.lock``, :mod:`filelock`) for its whole run; a second pull into the same
+cache says who holds it and waits, then finds the files already there. Reading a cache
+(listing, verifying, building) takes no lock and works on a read-only cache: the state
+file is then simply not updated. Ctrl+C stops the transfers at once; copies from a
+mirror leave no ``.part`` behind, downloads keep theirs so the next pull resumes them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -56,6 +65,9 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 20  # 1 MiB: hashing and copying block size
 STATE_FILE = ".townhall-state.json"
+LOCK_FILE = ".townhall-pull.lock"
+#: Who holds the pull lock (pid, host, since): read by a pull that has to wait.
+OWNER_FILE = ".townhall-pull.owner"
 STATE_VERSION = 1
 
 #: How a file came to be in the cache.
@@ -81,10 +93,11 @@ class ProgressEvent:
 
     Attributes
     ----------
-    kind : {"plan", "bytes", "done"}
+    kind : {"plan", "bytes", "done", "wait"}
         ``plan`` once, before any transfer (``total`` = bytes to transfer, ``files`` = how many);
         ``bytes`` as data arrives (``nbytes`` may be negative when a transfer restarts from zero);
-        ``done`` when a file is finished (``outcome`` says how).
+        ``done`` when a file is finished (``outcome`` says how); ``wait`` when another pull
+        holds the cache's lock (``outcome`` says who).
     source : Source or None
         The file concerned (None for ``plan``).
     nbytes, total, files : int
@@ -93,7 +106,7 @@ class ProgressEvent:
         For ``done``: ``network``, ``mirror``, ``origin-unchecked`` or ``failed``.
     """
 
-    kind: Literal["plan", "bytes", "done"]
+    kind: Literal["plan", "bytes", "done", "wait"]
     source: Source | None = None
     nbytes: int = 0
     total: int = 0
@@ -245,11 +258,17 @@ class _State:
         with self._lock:
             if not self._dirty:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f"{STATE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
             body = {"version": STATE_VERSION, "files": dict(sorted(self.files.items()))}
-            tmp.write_text(json.dumps(body, indent=1), "utf-8")
-            os.replace(tmp, self.path)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps(body, indent=1), "utf-8")
+                os.replace(tmp, self.path)
+            except OSError:
+                # A read-only cache can still be read and verified: the state file is only
+                # a memory of hashes, so not saving it means rehashing next time, nothing worse.
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
             self._dirty = False
 
 
@@ -321,6 +340,33 @@ def _check(src: Source, cache: Path, state: _State, *, rehash: bool = False) -> 
     return _Check(True, False, False, sha, st.st_size, obtained, "sha256 mismatch")
 
 
+def _rehash(srcs: list[Source], cache: Path, state: _State, workers: int = 4) -> None:
+    """Hash every present file of the right length again (in threads: hashlib releases the
+    GIL), recording each in the state file so :func:`_check` then trusts only fresh hashes."""
+
+    def one(src: Source) -> None:
+        p = src.local(cache)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            return
+        entry = state.get(src.path)
+        unchecked = bool(entry) and entry.get("obtained") == "origin-unchecked"
+        if st.st_size != src.bytes and not unchecked:
+            return  # the length alone fails it: no need to read it
+        sha = sha256_file(p)
+        keep = entry is not None and entry.get("sha256") == sha
+        state.put(src.path, p, sha, entry.get("obtained", "found") if keep else "found",
+                  entry.get("origin", "") if keep else "")
+
+    if workers <= 1 or len(srcs) <= 1:
+        for s in srcs:
+            one(s)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, srcs))
+
+
 def _select(sources: Iterable[Source] | None) -> list[Source]:
     return list(load_catalogue() if sources is None else sources)
 
@@ -365,8 +411,10 @@ def _status(srcs: list[Source], cache: Path, *, rehash: bool) -> pd.DataFrame:
     state = _State(cache)
     rows = []
     try:
+        if rehash:
+            _rehash(srcs, cache, state)
         for s in srcs:
-            c = _check(s, cache, state, rehash=rehash)
+            c = _check(s, cache, state)
             rows.append(
                 {
                     "path": s.path,
@@ -402,17 +450,26 @@ def missing(
         state.save()
 
 
-def require(sources: Iterable[Source] | None = None, cache_dir: Path | str | None = None) -> None:
+def require(
+    sources: Iterable[Source] | None = None,
+    cache_dir: Path | str | None = None,
+    *,
+    rehash: bool = False,
+) -> None:
     """Raise unless every source is in the cache in good order.
 
-    Cheap (uses the state file). Meant for the start of a build: a missing file raises
-    :class:`DataMissingError` listing them with how to get them; a file failing its
-    check raises :class:`ChecksumError` naming it and both hashes.
+    Cheap by default (uses the state file); with ``rehash=True`` every file is hashed
+    again first (what a build does: the inputs it reads are the ones verified, not merely
+    files of the right size and date). A missing file raises :class:`DataMissingError`
+    listing them with how to get them; a file failing its check raises
+    :class:`ChecksumError` naming it and both hashes (the same message as ``data verify``).
     """
     srcs, cache = _select(sources), _cache(cache_dir)
     state = _State(cache)
     absent, bad = [], []
     try:
+        if rehash:
+            _rehash(srcs, cache, state)
         for s in srcs:
             c = _check(s, cache, state)
             if not c.present:
@@ -456,6 +513,10 @@ class _Transient(Exception):
     """A failure worth retrying (dropped connection, 5xx, timeout)."""
 
 
+class _Stopped(Exception):
+    """The pull was interrupted (Ctrl+C): stop this transfer now."""
+
+
 class _Puller:
     """One pull: the shared pieces the per-file workers need."""
 
@@ -476,6 +537,8 @@ class _Puller:
         self.lock = threading.Lock()
         # origin (scheme, host, port) -> why it could not be reached; later files from it are not tried
         self.offline: dict[str, str] = {}
+        # Set on Ctrl+C: every transfer stops at its next block.
+        self.stop = threading.Event()
 
     def emit(self, event: ProgressEvent) -> None:
         if self.progress is not None:
@@ -489,8 +552,12 @@ class _Puller:
 
     def pull_one(self, src: Source) -> None:
         outcome = "failed"
+        if self.stop.is_set():
+            return
         try:
             outcome = self._pull_one(src)
+        except _Stopped:
+            outcome = "stopped"
         except TownhallError as exc:
             with self.lock:
                 self.report.failures[src.path] = exc
@@ -545,6 +612,8 @@ class _Puller:
             part.parent.mkdir(parents=True, exist_ok=True)
             with open(origin, "rb") as fin, open(part, "wb") as fout:
                 while block := fin.read(CHUNK):
+                    if self.stop.is_set():
+                        raise _Stopped
                     h.update(block)
                     fout.write(block)
                     size += len(block)
@@ -554,6 +623,9 @@ class _Puller:
             raise DownloadError(
                 f"Could not copy {src.path} from the mirror ({origin}): {exc}"
             ) from None
+        except BaseException:  # stopped (Ctrl+C): a half copy is worth nothing
+            part.unlink(missing_ok=True)
+            raise
         sha = h.hexdigest()
         if sha != src.sha256 or size != src.bytes:
             raise self._mismatch(src, part, sha, size, f"from the mirror: {origin}")
@@ -667,6 +739,8 @@ class _Puller:
                 part.parent.mkdir(parents=True, exist_ok=True)
                 with open(part, mode) as f:
                     for block in r.iter_bytes():  # as it arrives, so a cut loses little
+                        if self.stop.is_set():
+                            raise _Stopped  # the .part stays: the next pull resumes it
                         f.write(block)
                         h.update(block)
                         new += len(block)
@@ -777,10 +851,89 @@ def pull(
             file=str(mirror_path),
             hint="Give the folder holding catalogue.csv and the data folders (--mirror DIR or TOWNHALL_MIRROR).",
         )
-    cache.mkdir(parents=True, exist_ok=True)
+    _make_cache(cache)
     report = PullReport(cache_dir=cache, mirror=mirror_path)
-    state = _State(cache)
+    with _cache_lock(cache, srcs, progress):
+        _pull_locked(srcs, cache, mirror_path, report, force=force, progress=progress, client=client,
+                     workers=workers, retries=retries, backoff=backoff)
+    order = {s.path: i for i, s in enumerate(srcs)}
+    for lst in (report.fetched, report.copied, report.present, report.unchecked):
+        lst.sort(key=order.__getitem__)
+    report.failures = dict(sorted(report.failures.items(), key=lambda kv: order[kv[0]]))
+    report.seconds = time.perf_counter() - t0
+    if check:
+        report.raise_for_failures()
+    return report
 
+
+def _make_cache(cache: Path) -> None:
+    """Create the cache folder, or say plainly why it cannot be one."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(
+            f"The source cache {cache} is a file, not a folder: set TOWNHALL_CACHE to a folder."
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"Cannot create the source cache {cache} ({exc.strerror or exc}): "
+            "set TOWNHALL_CACHE to a folder you can write to."
+        ) from None
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path, srcs: list[Source], progress: ProgressCallback | None):
+    """Hold the cache's pull lock: one pull at a time writes into a cache.
+
+    A second pull says who holds the lock (pid, host, since when) and waits for it. A cache
+    that cannot hold a lock file is read-only: fine if nothing needs pulling, else an error
+    naming the folder.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(cache / LOCK_FILE))
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if progress is not None:
+                progress(ProgressEvent("wait", outcome=_lock_owner(cache)))
+            lock.acquire()  # Ctrl+C still stops the wait
+    except OSError as exc:
+        if missing(srcs, cache):
+            raise InputError(
+                f"The source cache {cache} is not writable ({exc.strerror or exc}), so nothing can be "
+                "pulled into it: set TOWNHALL_CACHE to a folder you can write to "
+                "(a read-only cache that is already complete can still be read and verified)."
+            ) from None
+        yield  # read-only but complete: nothing will be written
+        return
+    try:
+        with contextlib.suppress(OSError):
+            (cache / OWNER_FILE).write_text(json.dumps({
+                "pid": os.getpid(), "host": socket.gethostname(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds")}), "utf-8")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            (cache / OWNER_FILE).unlink(missing_ok=True)
+        lock.release()
+
+
+def _lock_owner(cache: Path) -> str:
+    """Who holds a cache's pull lock, for the waiting pull's message."""
+    try:
+        o = json.loads((cache / OWNER_FILE).read_text("utf-8"))
+        return f"another pull (pid {o['pid']} on {o['host']}, since {o['since']}) is filling {cache}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"another pull is filling {cache}"
+
+
+def _pull_locked(srcs: list[Source], cache: Path, mirror_path: Path | None, report: PullReport, *,
+                 force: bool, progress: ProgressCallback | None, client: httpx.Client | None,
+                 workers: int, retries: int, backoff: float) -> None:
+    """The body of :func:`pull`, run while holding the cache's lock."""
+    state = _State(cache)  # read under the lock: another pull may just have filled the cache
     todo: list[Source] = []
     try:
         for s in srcs:
@@ -815,25 +968,29 @@ def pull(
                 puller = _Puller(
                     cache, mirror_path, http, state, report, progress, retries, backoff
                 )
-                if workers <= 1 or len(todo) == 1:
-                    for s in todo:
-                        puller.pull_one(s)
-                else:
-                    with ThreadPoolExecutor(max_workers=workers) as pool:
-                        list(pool.map(puller.pull_one, todo))
+                try:
+                    if workers <= 1 or len(todo) == 1:
+                        for s in todo:
+                            puller.pull_one(s)
+                    else:
+                        with ThreadPoolExecutor(max_workers=workers) as pool:
+                            futures = [pool.submit(puller.pull_one, s) for s in todo]
+                            try:
+                                for f in futures:
+                                    f.result()
+                            except BaseException:
+                                puller.stop.set()  # Ctrl+C: running transfers stop at their next block
+                                for f in futures:
+                                    f.cancel()
+                                raise
+                except BaseException:
+                    puller.stop.set()
+                    raise
             finally:
                 if own_client:
                     http.close()
     finally:
         state.save()
-    order = {s.path: i for i, s in enumerate(srcs)}
-    for lst in (report.fetched, report.copied, report.present, report.unchecked):
-        lst.sort(key=order.__getitem__)
-    report.failures = dict(sorted(report.failures.items(), key=lambda kv: order[kv[0]]))
-    report.seconds = time.perf_counter() - t0
-    if check:
-        report.raise_for_failures()
-    return report
 
 
 __all__ = [

@@ -42,7 +42,10 @@ def read_csv(path: str, cache_dir: Path | None = None, *, required: Iterable[str
     kw.setdefault("low_memory", False)
     try:
         df = pd.read_csv(p, **kw)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
+    except UnicodeDecodeError:
+        sep = kw.get("sep") or kw.get("delimiter") or ","
+        raise utf8_error(p, sep=sep if isinstance(sep, str) and len(sep) == 1 else ",", label=path) from None
+    except (pd.errors.ParserError, ValueError, OSError, EOFError) as exc:
         raise InputError(f"Cannot parse {path}: {exc}", file=str(p)) from None
     _require(df, required, path)
     return df
@@ -125,6 +128,82 @@ def read_geo(path: str, cache_dir: Path | None = None, *, crs: str = "EPSG:4326"
         gdf = gdf.set_crs(crs)
     gdf["geometry"] = gdf.geometry.make_valid()
     return gdf
+
+
+def utf8_error(file: str | Path, *, sep: str | None = ",", label: str | None = None,
+               skip_rows: int = 0) -> InputError:
+    """The error for a text file that is not UTF-8, naming the row and column of the first bad bytes.
+
+    Call it where a decode failed (``except UnicodeDecodeError``): the file is scanned line
+    by line (streamed, so any size) for the first bytes that are not UTF-8.
+
+    Parameters
+    ----------
+    file : str or Path
+        The file that failed to decode.
+    sep : str or None
+        The field separator of a delimited file: the column is then named by its header
+        (the first line) and number; ``None`` for other text (TOML, JSON), where the
+        column is the character position in the line.
+    label : str, optional
+        How to name the file in the message (a declared source path); default ``file``.
+    skip_rows : int
+        Lines before the header of a delimited file (a title block).
+
+    Returns
+    -------
+    InputError
+        With ``row`` (1-based line number; for a delimited file, the data row after the
+        header is ``row - 1 - skip_rows`` and the message says both), ``column`` and the bad
+        bytes in hex, and a hint on how to re-save the file as UTF-8. If no bad bytes are
+        found (the file changed meanwhile), a plain error naming the file.
+    """
+    p = Path(file)
+    name = label or str(p)
+    hint = ("Re-save the file as UTF-8 (in Excel: 'CSV UTF-8'; in LibreOffice: character set Unicode (UTF-8)), "
+            "or fix the characters at that place." if sep is not None else
+            "Re-save the file as UTF-8 in your editor, or fix the characters at that place.")
+    header: list[str] = []
+    try:
+        with open(p, "rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                line = raw[3:] if lineno == 1 and raw.startswith(b"\xef\xbb\xbf") else raw  # a BOM is fine
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad = line[exc.start : exc.end]
+                    good = line[: exc.start].decode("utf-8", errors="replace")
+                    if sep is not None:
+                        col_no = good.count(sep) + 1
+                        col = header[col_no - 1] if lineno > 1 + skip_rows and col_no <= len(header) else None
+                        column = f"{col_no} ({col})" if col else str(col_no)
+                        where = "the header" if lineno == 1 + skip_rows else f"data row {lineno - 1 - skip_rows}"
+                        msg = f"{name} is not UTF-8 text: bytes {bad.hex(' ')} at line {lineno} ({where}), column {column}"
+                    else:
+                        column = str(len(good) + 1)
+                        msg = f"{name} is not UTF-8 text: bytes {bad.hex(' ')} at line {lineno}, character {column}"
+                    err = InputError(msg, hint=hint)  # the message already says where
+                    err.file, err.row, err.column, err.value = str(p), lineno, column, bad
+                    return err
+                if sep is not None and lineno == 1 + skip_rows:
+                    header = [h.strip().strip('"') for h in text.rstrip("\r\n").split(sep)]
+    except OSError as exc:
+        return InputError(f"Cannot read {name} ({exc.strerror or exc}).", file=str(p))
+    return InputError(f"{name} is not UTF-8 text.", file=str(p), hint=hint)
+
+
+def read_text(file: str | Path, *, label: str | None = None) -> str:
+    """A text file's contents as UTF-8 (a BOM is dropped), or an :class:`InputError` naming the
+    line and character of the first bytes that are not UTF-8 (for TOML specs, schemes, claims)."""
+    p = Path(file)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"Cannot read {label or p} ({exc.strerror or exc}).", file=str(p)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise utf8_error(p, sep=None, label=label) from None
 
 
 def to_number(s: pd.Series) -> pd.Series:
