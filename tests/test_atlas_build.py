@@ -118,7 +118,7 @@ def test_up_without_data_or_network_says_what_is_missing(tmp_path):
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode != 0
     assert "TOWNHALL_MIRROR" in proc.stderr
-    assert "facilities_census/census2021_ltla_onsgeo/ts067.csv" in proc.stderr and "153 missing" in proc.stderr
+    assert "facilities_census/census2021_ltla_onsgeo/ts037.csv" in proc.stderr and "302 missing" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "atlas.duckdb").exists()
 

@@ -614,14 +614,14 @@ def test_real_catalogue_from_real_mirror(tmp_path, monkeypatch):
     monkeypatch.setenv("TOWNHALL_MIRROR", str(REAL_MIRROR))
     cache = tmp_path / "cache"
     cat = load_catalogue()
-    assert len(cat) == 153
+    assert len(cat) == 302
 
     r = download.pull(cache_dir=cache)
 
-    assert len(r.copied) == 153 and r.failures == {} and r.unchecked == []
+    assert len(r.copied) == 302 and r.failures == {} and r.unchecked == []
     assert r.bytes_copied == sum(s.bytes for s in cat) == 69_772_787
     df = download.verify(cache_dir=cache)
-    assert len(df) == 153
-    assert int(df["verified"].sum()) == 153
+    assert len(df) == 302
+    assert int(df["verified"].sum()) == 302
     assert sum(not s.exact for s in cat) == 7  # the reconstructions, checkable from the mirror
     download.require(cache_dir=cache)

@@ -7,12 +7,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from townhall.cli import app
 from townhall.cli.common import (
     AtlasOpt,
     Format,
     FormatOpt,
     LevelOpt,
+    app,
     console,
     emit_frame,
     emit_json,

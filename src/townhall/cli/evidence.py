@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from townhall.cli import app
 from townhall.cli.common import (
     AtlasOpt,
     Format,
     FormatOpt,
+    app,
     console,
     emit_frame,
     emit_json,

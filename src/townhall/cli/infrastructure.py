@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from townhall.cli import app
 from townhall.cli.common import (
     AtlasOpt,
     Format,
     FormatOpt,
     LevelOpt,
+    app,
     console,
     emit_frame,
     emit_json,
