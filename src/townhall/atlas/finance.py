@@ -354,7 +354,7 @@ def rs_rows(cache_dir: Path | None, emap: dict[str, str]) -> pd.DataFrame:
             book = pd.ExcelFile(source_file(path, cache_dir))
         sheets = [s for s in book.sheet_names if s.startswith("RS LA Data")]
         for s in sheets:
-            df = book.parse(s, header=None)
+            df = pd.read_excel(book, sheet_name=s, header=None)
             hi = next(i for i in range(12) if str(df.iloc[i, 0]).strip() == "E-code")
             head = [str(h).strip() for h in df.iloc[hi]]
             body = df.iloc[hi + 1:]
