@@ -25,6 +25,7 @@ from townhall.levels import (
     MAP_LEVELS,
     REGION,
     ROLLUP_LEVELS,
+    SEAT_2010,
     TOWN,
     check_level,
     label,
@@ -337,7 +338,8 @@ def place(request: Request, level: str, code: str) -> Response:
                    headline=indicator_rows(prof.get("headline", []), plural), topics=topics,
                    plural=plural, api_base=base, json_url=base, pairings=pairings,
                    level_classes=lc, class_rows=_class_rows(lc),
-                   locator=place_locator(request, area, prof.get("parents", [])),
+                   locator=(towns.town_city_map(request, area, pairings.get("nearest")) if pairings
+                            else place_locator(request, area, prof.get("parents", []))),
                    strips=place_strips(request, area, prof.get("headline", [])),
                    trends=place_trends(request, area, prof.get("headline", [])))
 
@@ -500,7 +502,7 @@ def indicators_page(request: Request, topic: str = "", level: str = "") -> HTMLR
 ZOOM_WALES = ("W92000004", "Wales")
 MapKind = Literal["geo", "hex"]
 #: Levels with a hex cartogram.
-HEX_LEVELS = ("lad", "pcon10")
+HEX_LEVELS = (COUNCIL, SEAT_2010)
 Classing = Literal["quantile", "jenks"]
 
 
@@ -584,7 +586,9 @@ def indicator_map(request: Request, ind: dict[str, Any], level: str, period: str
     classes = maps.classify(vals["value"] * scale, k=k, method=classing, polarity=ind.get("polarity"))
     per = vals["period"].iloc[0] if len(vals) else period
     title = f"{ind['name']}, {label(level, plural=True)}, {per}"
-    src = f"{_publisher(request, ind.get('source'))}. Boundaries: ONS, OS data © Crown copyright."
+    src = f"{_publisher(request, ind.get('source'))}. " + (
+        "Hex cartogram: House of Commons Library, Open Parliament Licence." if kind == "hex"
+        else "Boundaries: ONS, OS data © Crown copyright.")
     if level in LSOA_LEVELS:
         pts = dot_frame(request, ind["id"], level, period, region)
         pts = pts.assign(value=pts["value"] * scale)

@@ -16,7 +16,6 @@ app's base template and its :class:`~townhall.api.Atlas` (``request.app.state.at
 from __future__ import annotations
 
 import html
-import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -27,6 +26,7 @@ from fastapi.responses import HTMLResponse, Response
 from townhall.atlas.store import records as _records
 from townhall.errors import TownhallError
 from townhall.places.gaps import DEFAULT_DRAWS, DEFAULT_SEED, DOMAIN_NAMES, DOMAINS
+from townhall.web.toolkit import ERROR_RESPONSES, cached
 from townhall.web.toolkit import atlas_of as _atlas
 from townhall.web.toolkit import csv_response as _csv
 from townhall.web.toolkit import fmt_num as _num
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from townhall.places.compare import Comparison
     from townhall.places.pairing import Pairing
 
-router = APIRouter()
-_GAPS_LOCK = threading.Lock()
+router = APIRouter(responses=ERROR_RESPONSES)
 Format = Literal["json", "csv"]
 Rule = Literal["nearest", "ttwa"]
 VERDICT_CLASS = {"falling behind": "bad", "worse": "bad", "ahead": "good", "better": "good"}
@@ -46,13 +45,10 @@ VERDICT_CLASS = {"falling behind": "bad", "worse": "bad", "ahead": "good", "bett
 
 # -- helpers -----------------------------------------------------------------------------------
 def _pairing(request: Request) -> Pairing:
-    """The pairing of every town, made once per app (the atlas is immutable)."""
+    """The pairing of every town, made once per atlas (and process)."""
     from townhall.places.pairing import Pairing
 
-    cache = request.app.state.cache
-    if "towns:pairing" not in cache:
-        cache["towns:pairing"] = Pairing(_atlas(request))
-    return cache["towns:pairing"]
+    return cached(request, "towns:pairing", lambda: Pairing(_atlas(request)))
 
 
 # -- the chart ---------------------------------------------------------------------------------
@@ -121,6 +117,47 @@ def dot_interval_svg(rows: list[dict[str, Any]], *, title: str, unit: str = "", 
     return "".join(out)
 
 
+def trend_text(gap_2019: float | None, gap_2025: float | None) -> str:
+    """What happened to a town's gap from its city, from the town's side (positive gap = town ahead).
+
+    'narrowed' alone reads as good news, but a narrowing lead is lost ground: say which.
+    """
+    if gap_2019 is None or gap_2025 is None or not (np.isfinite(gap_2019) and np.isfinite(gap_2025)):
+        return "–"
+    if np.sign(gap_2019) * np.sign(gap_2025) < 0:
+        return "overtook its city" if gap_2025 > 0 else "fell behind its city"
+    ahead = gap_2025 > 0 or (gap_2025 == 0 and gap_2019 > 0)
+    if abs(gap_2025) > abs(gap_2019):
+        return "lead grew" if ahead else "gap grew (lost ground)"
+    if abs(gap_2025) < abs(gap_2019):
+        return "lead shrank (lost ground)" if ahead else "gap shrank (gained ground)"
+    return "unchanged"
+
+
+def town_city_map(request: Request, town: dict[str, Any], city: dict[str, Any] | None) -> str:
+    """The towns of the town's region with the town (orange) and its city (blue) picked out."""
+    from townhall.levels import TOWN
+    from townhall.web import maps
+    from townhall.web.toolkit import cached
+
+    shp = cached(request, f"maps:shapes:{TOWN}:geo", lambda: maps.shapes(_atlas(request), TOWN, "geo"))
+    if shp.empty or town["code"] not in set(shp["code"]):
+        return ""
+    reg = shp.loc[shp["code"] == town["code"], "region"].iloc[0]
+    codes = {town["code"]} | ({city["code"]} if city else set())
+    f = shp[(shp["region"] == reg) | shp["code"].isin(codes)]
+    names = cached(request, f"maps:names:{TOWN}", lambda: _atlas(request).areas(TOWN)[["code", "name"]])
+    f = f.merge(names, on="code", how="left")
+    f["label"] = np.where(f["code"] == town["code"], "this town",
+                          np.where(f["code"] == (city or {}).get("code"), "its city", "other towns"))
+    cls = maps.categorical(["this town", "its city", "other towns"],
+                           {"this town": "#d55e00", "its city": "#0072b2", "other towns": "#cfd5dc"})
+    title = f"{town['name']} and its city" + (f", {city['name']}" if city else "")
+    return maps.choropleth_svg(f, cls, title=title, level=TOWN, highlight=town["code"],
+                               desc=f"{town['name']} (orange)" + (f" and {city['name']} (blue)" if city else "")
+                               + " among the towns of the region.", value_text=list(f["label"]))
+
+
 def _nice(v: float) -> float:
     """A round axis half-width at least ``v``."""
     if v <= 0:
@@ -142,8 +179,10 @@ def _tick(v: float | None) -> str:
 def _comparison(request: Request, a: str, b: str | None, level: str | None, rule: str) -> Comparison:
     from townhall.places.compare import compare
 
-    return compare(_atlas(request), a, b or None, level=level or None, rule=rule, n_draws=DEFAULT_DRAWS,
-                   seed=DEFAULT_SEED)
+    # A seeded bootstrap (0.7-0.9 s): computed once per atlas and shared by the worker processes.
+    return cached(request, f"towns:compare:{a}|{b or ''}|{level or ''}|{rule}",
+                  lambda: compare(_atlas(request), a, b or None, level=level or None, rule=rule,
+                                  n_draws=DEFAULT_DRAWS, seed=DEFAULT_SEED), disk=True)
 
 
 @router.get("/api/compare", tags=["towns"], summary="Compare two places (or a town with its city)")
@@ -194,20 +233,10 @@ def compare_page(request: Request, a: str = "", b: str = "", level: str = "", ru
 def town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
     """A town's pairing, gaps on every indicator and trend, ready for JSON.
 
-    Kept for the last few towns asked for: a town page, its two chart images and its JSON all
-    need the same seeded bootstrap, and the atlas never changes under a running app.
+    Computed once per atlas: a town page, its two chart images and its JSON all need the same
+    seeded bootstrap (kept in memory and beside the atlas, shared by the worker processes).
     """
-    cache = request.app.state.cache.setdefault("towns:gaps", {})
-    key = (code, rule)
-    with _GAPS_LOCK:
-        hit = cache.get(key)
-    if hit is None:
-        hit = _town_gaps_data(request, code, rule)
-        with _GAPS_LOCK:
-            while len(cache) >= 32:
-                cache.pop(next(iter(cache)))
-            cache[key] = hit
-    return hit
+    return cached(request, f"towns:gaps:{code}|{rule}", lambda: _town_gaps_data(request, code, rule), disk=True)
 
 
 def _town_gaps_data(request: Request, code: str, rule: str) -> dict[str, Any]:
@@ -239,7 +268,8 @@ def _charts(d: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
             chart_rows.append({"label": DOMAIN_NAMES[dom], **{k: g[k] for k in ("gap", "lower", "upper", "verdict")}})
     for t in d["trend"]:
         cls = "good" if t["clear"] and t["change"] > 0 else "bad" if t["clear"] and t["change"] < 0 else ""
-        trend_rows.append({**t, "label": DOMAIN_NAMES.get(t["domain"], t["domain"]), "cls": cls})
+        trend_rows.append({**t, "label": DOMAIN_NAMES.get(t["domain"], t["domain"]), "cls": cls,
+                           "trend_text": trend_text(t.get("gap_2019"), t.get("gap_2025"))})
     name = d["town"]["name"]
     chart = dot_interval_svg(chart_rows, title=f"{name}: gaps from its city, IoD 2025",
                              unit="gap in national percentile points") if chart_rows else ""
@@ -263,7 +293,9 @@ def town_gaps_page(request: Request, code: str, rule: Rule = "nearest") -> HTMLR
         rows.append({**g, "short": short_name(g["indicator"], g["name"]), "cls": VERDICT_CLASS.get(g["verdict"] or "", ""),
                      "interval_text": f"{_num(g['lower'])} to {_num(g['upper'])}" if g["lower"] is not None else ""})
     base = f"/api/town/{d['town']['code']}/gaps"
+    city_map = town_city_map(request, d["town"], d.get("city"))
     return _render(request, "town_gaps.html", d=d, rows=rows, chart=chart, trend=trend_rows, trend_chart=trend_chart,
+                   city_map=city_map,
                    rule=rule, json_url=base + _qs(rule=rule), csv_url=base + _qs(rule=rule, format="csv"))
 
 
