@@ -97,3 +97,9 @@ def test_postcode_helpers_and_projection():
     xy = to_bng(np.array([-0.0014]), np.array([51.4778]))
     assert xy[0, 0] == pytest.approx(538_880, abs=150)
     assert xy[0, 1] == pytest.approx(177_360, abs=150)
+
+
+def test_period_labels():
+    assert KIND.period(2010, 2012) == "2011-2012"
+    court = Kind("court", "courts", "court", "courts", (2013, 2014, 2017), (2013,), ((2013, 2014),), snapshots=True)
+    assert court.period(2014, 2017, "_") == "2014_2017"

@@ -93,6 +93,11 @@ class Kind:
     access_dates: tuple[int, ...]
     periods: tuple[tuple[int, int], ...] = ()
     small_area: bool = True
+    snapshots: bool = False
+
+    def period(self, a: int, b: int, sep: str = "-") -> str:
+        """Label of the period (a, b]: years a+1 to b ('2010-2016'); for snapshots, the two dates ('2014-2017')."""
+        return f"{a if self.snapshots else a + 1}{sep}{b}"
 
 
 #: Every kind in the ledger. ``years``: years with a count (open on 31 December, or at the
@@ -102,7 +107,8 @@ KINDS: dict[str, Kind] = {k.kind: k for k in (
          ((2009, 2016), (2016, 2024))),
     Kind("gp", "gp_practices", "GP practice", "GP practices", tuple(range(2012, 2023)), (2012, 2016, 2022),
          ((2012, 2016), (2016, 2022)), small_area=False),
-    Kind("court", "courts", "court", "courts", (2013, 2014, 2017), (2013, 2014, 2017), ((2013, 2014), (2014, 2017))),
+    Kind("court", "courts", "court", "courts", (2013, 2014, 2017), (2013, 2014, 2017), ((2013, 2014), (2014, 2017)),
+         snapshots=True),
     Kind("pool", "pools", "swimming pool", "swimming pools", (2009,), (2009,)),
     Kind("sports", "sports_sites", "sports site", "sports sites", (2009,), (2009,)),
     Kind("hospital", "hospitals", "hospital", "hospitals", (2020,), (2020,)),
@@ -801,9 +807,9 @@ def _indicators(con, placed: pd.DataFrame, acc: pd.DataFrame, pubs: pd.DataFrame
                     n = sel[SMALL_AREA_2021].value_counts().reindex(all_lsoa, fill_value=0)
                 else:
                     n = sel[COUNCIL].value_counts().reindex(pop_by[COUNCIL].index, fill_value=0)
-                add(f"{k.stem}_{what}_{a + 1}_{bb}", f"{k.plural.capitalize()} {what} {a + 1}-{bb}", "count", pol, base, "sum", src,
+                add(f"{k.stem}_{what}_{k.period(a, bb, '_')}", f"{k.plural.capitalize()} {what} {k.period(a, bb)}", "count", pol, base, "sum", src,
                     f"{k.plural.capitalize()} {what} after 31 Dec {a} and by 31 Dec {bb} (courts: between snapshots).",
-                    pd.DataFrame({"level": base, "area": n.index, "period": f"{a + 1}-{bb}", "value": n.to_numpy().astype(float)}))
+                    pd.DataFrame({"level": base, "area": n.index, "period": k.period(a, bb), "value": n.to_numpy().astype(float)}))
         a_k = acc[(acc["kind"] == k.kind) & (acc["scenario"] == "open")]
         if len(a_k):
             add(f"{k.stem}_km", f"Distance to the nearest {k.label} (km)", "km", -1, SMALL_AREA_2021, "mean", src,

@@ -187,7 +187,7 @@ def closures(
     if fmt is Format.json:
         emit_json(res.as_dict())
         return
-    emit_frame(res.table, fmt, title=f"{kind} closures {res.period[0] + 1}-{res.period[1]} by kind of place (Clopper-Pearson 95%)")
+    emit_frame(res.table, fmt, title=f"{kind} closures {res.label} by kind of place (Clopper-Pearson 95%)")
     if fmt is Format.table:
         emit_frame(res.last_lost, fmt, title="Places that lost their last one")
         _notes(res.notes)

@@ -87,9 +87,10 @@ class ClosureRates:
     last_lost: pd.DataFrame
     national: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    label: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "period": f"{self.period[0] + 1}-{self.period[1]}", "interval": "Clopper-Pearson 95%",
+        return {"kind": self.kind, "period": self.label, "interval": "Clopper-Pearson 95%",
                 "national": self.national, "notes": self.notes, "by_class": records(self.table),
                 "last_facility_lost": records(self.last_lost)}
 
@@ -172,7 +173,7 @@ def closures_by_class(atlas: Atlas, kind: str, period: tuple[int, int] | None = 
                      "not always the loss of a surgery building.")
     if k.kind == "court":
         notes.append(COURT_NOTE)
-    return ClosureRates(k.kind, (a, b), table, last, national, notes)
+    return ClosureRates(k.kind, (a, b), table, last, national, notes, k.period(a, b))
 
 
 def _last_lost(atlas: Atlas, fac: pd.DataFrame, a: int, b: int, small: bool, order: list[str]) -> pd.DataFrame:

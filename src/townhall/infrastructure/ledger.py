@@ -161,14 +161,14 @@ def tally(fac: pd.DataFrame, group: pd.Series, k: Kind, population: pd.Series | 
     for y in k.years:
         cols[f"open_{y}"] = pd.Series(open_in_year(fac, y).to_numpy().astype(int)).groupby(g).sum()
     for a, b in k.periods:
-        cols[f"closed_{a + 1}_{b}"] = pd.Series(closed_between(fac, a, b).to_numpy().astype(int)).groupby(g).sum()
-        cols[f"opened_{a + 1}_{b}"] = pd.Series(opened_between(fac, a, b).to_numpy().astype(int)).groupby(g).sum()
+        cols[f"closed_{k.period(a, b, '_')}"] = pd.Series(closed_between(fac, a, b).to_numpy().astype(int)).groupby(g).sum()
+        cols[f"opened_{k.period(a, b, '_')}"] = pd.Series(opened_between(fac, a, b).to_numpy().astype(int)).groupby(g).sum()
     out = pd.DataFrame(cols)
     if population is not None:
         out = out.reindex(out.index.union(population.dropna().index), fill_value=0)
     out = out.fillna(0).astype(int)
     for a, b in k.periods:
-        out[f"net_{a + 1}_{b}"] = out[f"open_{b}"] - out[f"open_{a}"]
+        out[f"net_{k.period(a, b, '_')}"] = out[f"open_{b}"] - out[f"open_{a}"]
     if len(k.years) > 1:
         out[f"net_{k.years[0]}_{k.years[-1]}"] = out[f"open_{k.years[-1]}"] - out[f"open_{k.years[0]}"]
     if population is not None:
@@ -317,7 +317,7 @@ def place_ledger(atlas: Atlas, level: str, code: str) -> PlaceLedger:
         for y in k.years:
             yearly.append({"kind": k.kind, "label": k.plural, "year": y, "open": int(open_in_year(f, y).sum())})
         for p, b in k.periods:
-            clos.append({"kind": k.kind, "label": k.plural, "period": f"{p + 1}-{b}",
+            clos.append({"kind": k.kind, "label": k.plural, "period": k.period(p, b),
                          "closed": int(closed_between(f, p, b).sum()), "opened": int(opened_between(f, p, b).sum())})
     notes = []
     if level in (SMALL_AREA_2021, "town"):
