@@ -52,8 +52,8 @@ def data_cmd(
             from townhall.errors import InputError
 
             raise InputError(f"No finance data for {code!r}.", hint="Use a current English council code, e.g. E08000035.")
-        wide = df.pivot_table(index="measure", columns="year", values="value", aggfunc="first").reset_index()
-        emit_frame(wide if fmt is Format.table else df, fmt, title=f"Finance data for {code}", max_rows=80)
+        emit_frame(df.drop(columns=["source"]) if fmt is Format.table else df, fmt,
+                   title=f"Finance data for {code}", max_rows=400)
         return
     df = a.query("SELECT year, measure, value FROM council_finance WHERE tier = 'england' ORDER BY year")
     emit_frame(df.pivot_table(index="year", columns="measure", values="value").reset_index(), fmt,
@@ -151,7 +151,14 @@ def run_cmd(
             if fmt is Format.json:
                 emit_json(r.as_dict())
                 continue
-            emit_frame(r.table, fmt, title=f"{g.name} under {s.name}: members apart and pooled")
+            t = r.table
+            if fmt is Format.table:
+                t = pd.DataFrame({"unit": t["unit"], "council": t["name"],
+                                  "£ own per need": t["capacity_per_need"].round(0).astype("Int64"),
+                                  "transfer £m": (t["transfer"] / 1e6).round(1),
+                                  "£ after per need": t["resources_per_need"].round(0).astype("Int64"),
+                                  "keeps": (t["marginal_retention"].round(2) + 0.0).astype(str)})
+            emit_frame(t, fmt, title=f"{g.name} under {s.name}: members apart and pooled")
             if fmt is Format.table:
                 su = r.summary
                 console.print(f"Resources per unit of need: apart £{su['resources_per_need_apart']:,.0f}, pooled "
@@ -162,12 +169,21 @@ def run_cmd(
     if fmt is Format.json:
         emit_json(r.as_dict())
         return
-    cols = ["code", "name", "population", "need_per_head", "capacity_per_head", "transfer", "resources_per_head",
-            "resources_per_need", "vs_current_per_head", "marginal_retention", "winner"]
-    emit_frame(r.table[cols] if fmt is Format.table else r.table, fmt,
-               title=f"{r.scheme.name}: {r.inputs.base}, {r.inputs.year} (winners first)")
+    emit_frame(_short(r.table) if fmt is Format.table else r.table, fmt,
+               title=f"{r.scheme.name}: {r.inputs.base}, {r.inputs.year} (winners first, £ per head)")
     if fmt is Format.table:
         _print_summary(r.summary, r.inputs.notes)
+
+
+def _short(t: pd.DataFrame) -> pd.DataFrame:
+    """The run's table narrowed for a terminal: £ per head, rounded."""
+    return pd.DataFrame({
+        "council": t["name"], "need": t["need_per_head"].round(2).astype(str),
+        "own": t["capacity_per_head"].round(0).astype("Int64"), "transfer": t["vs_none_per_head"].round(0).astype("Int64"),
+        "after": t["resources_per_head"].round(0).astype("Int64"),
+        "vs now": t["vs_current_per_head"].round(0).astype("Int64"),
+        "keeps": (t["marginal_retention"].round(2) + 0.0).astype(str),
+    })
 
 
 def _print_summary(su: dict, notes: tuple[str, ...]) -> None:
