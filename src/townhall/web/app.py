@@ -40,7 +40,16 @@ from townhall.errors import (
 )
 from townhall.levels import LEVELS
 from townhall.version import __version__
-from townhall.web import assembly, funding, infrastructure, measures, places, towns
+from townhall.web import (
+    assembly,
+    elections,
+    evidence,
+    funding,
+    infrastructure,
+    measures,
+    places,
+    towns,
+)
 from townhall.web.toolkit import parse_suggestion, render
 
 HERE = Path(__file__).parent
@@ -111,7 +120,7 @@ def create_app(atlas_path: Path) -> FastAPI:
 
 
 #: The areas whose routers make up the app, in the order their routes are tried.
-AREAS = (places, towns, assembly, infrastructure, funding, measures)
+AREAS = (places, towns, assembly, infrastructure, funding, measures, elections, evidence)
 
 
 def _site_info(atlas: Atlas) -> dict[str, Any]:
