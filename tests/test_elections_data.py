@@ -86,6 +86,8 @@ def test_by_class_top_and_swing_real(atlas):
     b = by_class(atlas, "ge2017", "hocl", coarse=True).table.set_index("class")
     assert b["areas"].sum() == 632  # every GB seat has a Library class
     assert (b["lab_won"].sum(), b["con_won"].sum()) == (262, 317)  # neither won a seat in Northern Ireland
+    both = by_class(atlas, "ge2017", "both", coarse=True).table
+    assert both.groupby("scheme")["lab_won"].sum().to_dict() == {"hocl": 262, "settlement": 255}  # E&W: 227 + 28
     t = top(atlas, "eu2016", "leave", n=3, areas="counting")
     assert t.table["name"].tolist() == ["Boston", "South Holland", "Castle Point"]
     s = swing(atlas, "ge2015", "ge2017", "hocl", coarse=True)

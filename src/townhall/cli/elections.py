@@ -27,7 +27,7 @@ sub = typer.Typer(
 app.add_typer(sub, name="elections")
 
 ElectionArg = Annotated[str, typer.Argument(help="Election id: eu2016, eu2016_est, ge2010, ge2015, ge2017, ge2019, ge2024.")]
-SchemeOpt = Annotated[str, typer.Option("--scheme", "-s", help="Class scheme: settlement (townhall's) or hocl (House of Commons Library, 2010 seats).")]
+SchemeOpt = Annotated[str, typer.Option("--scheme", "-s", help="Class scheme: settlement (townhall's) or hocl (House of Commons Library, 2010 seats); results also take 'both', side by side.")]
 CoarseOpt = Annotated[bool, typer.Option("--coarse/--fine", help="City / Town / Village or rural, or the six kinds of place.")]
 CountryOpt = Annotated[list[str] | None, typer.Option("--country", help="Keep seats or areas of this country (E, W, S, N); repeat for several.")]
 
@@ -76,10 +76,11 @@ def results(
         return
     # A terminal is narrow: shares and turnout in one table, areas won in another, party codes as headers.
     t = r.table
-    shares = t[["class", "areas", "turnout", *[c for c in t if c.endswith("_share")]]]
+    lead = ["scheme", "class"] if "scheme" in t else ["class"]
+    shares = t[[*lead, "areas", "turnout", *[c for c in t if c.endswith("_share")]]]
     emit_frame(_pct_cols(shares).rename(columns=lambda c: c.removesuffix("_share")), fmt,
                title=f"{election} by {scheme} class: turnout and shares (%)")
-    won = t[["class", *[c for c in t if c.endswith("_won")]]]
+    won = t[[*lead, *[c for c in t if c.endswith("_won")]]]
     emit_frame(won.rename(columns=lambda c: c.removesuffix("_won")), fmt, title="Areas won")
     console.print(r.note, highlight=False)
 

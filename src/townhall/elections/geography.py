@@ -84,7 +84,8 @@ def by_class(atlas: Atlas, election: str, scheme: str = "settlement", coarse: bo
     atlas : Atlas
     election : str
         An election id (``ge2017``, ``eu2016``, ...; see :func:`townhall.elections.data.elections`).
-    scheme : {'settlement', 'hocl'}
+    scheme : {'settlement', 'hocl', 'both'}
+        ``both``: the two schemes side by side (a ``scheme`` column first).
     coarse : bool
         City / Town / Village or rural instead of the six kinds.
 
@@ -92,6 +93,24 @@ def by_class(atlas: Atlas, election: str, scheme: str = "settlement", coarse: bo
     -------
     ByClass
     """
+    if scheme == "both":  # the two schemes side by side, one block of rows each
+        parts = []
+        for sch in data.SCHEMES:
+            try:
+                parts.append(by_class(atlas, election, sch, coarse))
+            except TownhallError:
+                continue  # councils have no Library class
+        if not parts:
+            raise TownhallError(f"No area of {election} has a class.")
+        table = pd.concat([p.table.assign(scheme=p.scheme) for p in parts], ignore_index=True)
+        long = pd.concat([p.long.assign(scheme=p.scheme) for p in parts], ignore_index=True)
+        won = [c for c in table.columns if c.endswith("_won")]
+        table[won] = table[won].fillna(0).astype(int)  # a party with no seat in one scheme's classes
+        table = table[["scheme", *[c for c in table.columns if c != "scheme"]]]
+        long = long[["scheme", *[c for c in long.columns if c != "scheme"]]]
+        note = " ".join(f"{p.scheme}: {p.unclassified} areas without a class." for p in parts)
+        return ByClass(election, "both", coarse, table, long, max(p.unclassified for p in parts),
+                       "Shares are each class's summed votes over its summed valid votes; turnout likewise. " + note)
     s, level, missing = _classified(atlas, election, scheme, coarse)
     s = s[s["class"].notna()]
     if s.empty:
