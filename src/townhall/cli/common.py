@@ -165,12 +165,15 @@ def run_app() -> None:
     - anything else is a bug: one line saying so (``TOWNHALL_DEBUG=1`` shows the traceback).
     """
     import os
+    import signal
 
     import duckdb
 
     from townhall.errors import TownhallError
 
     debug = bool(os.environ.get("TOWNHALL_DEBUG"))
+    # SIGTERM (kill, a service manager) unwinds like Ctrl+C, so temporary files go too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         app()
     except TownhallError as exc:

@@ -11,29 +11,43 @@ table a page shows can be downloaded as CSV. Each area has its own router
 One error handler turns every :class:`~townhall.errors.TownhallError` into a JSON
 error (``/api``) or an error page (elsewhere) with the right status; OpenAPI docs
 are served offline at ``/docs`` (Swagger UI 5 from the ``swagger-ui-py`` package).
+
+Serving (:func:`bind`, :func:`serve`, ``townhall up --workers N``): the port is bound
+before anything is announced; with several workers each process builds its app from
+:func:`app_from_env` (``TOWNHALL_ATLAS``) over the same read-only atlas. In front of the
+routes, :class:`townhall.web.cache.Guard` picks up a rebuilt atlas without a restart, answers
+``If-None-Match`` with 304 (ETags keyed by the atlas fingerprint), keeps recent responses,
+limits request bodies to 1 MB and sets the security headers (a Content-Security-Policy with
+no inline scripts, ``nosniff``, a same-origin referrer, no framing). On a host other than
+the loopback, only requests naming an allowed host are answered.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from townhall import config
 from townhall.api import Atlas, open_atlas
 from townhall.atlas.store import AmbiguousPlaceError, records
 from townhall.errors import (
     AtlasMissingError,
     DataMissingError,
+    InputError,
     PlaceNotFoundError,
     TownhallError,
     UnknownIndicatorError,
@@ -50,7 +64,8 @@ from townhall.web import (
     places,
     towns,
 )
-from townhall.web.toolkit import parse_suggestion, render
+from townhall.web.cache import CHECK_EVERY, AtlasHolder, Guard
+from townhall.web.toolkit import ERROR_RESPONSES, parse_suggestion, render
 
 HERE = Path(__file__).parent
 
@@ -66,31 +81,41 @@ except ImportError:  # pragma: no cover - the docs page then says what to instal
 
 
 # -- app ----------------------------------------------------------------------------------
-def create_app(atlas_path: Path) -> FastAPI:
+def create_app(atlas_path: Path, *, host: str = "127.0.0.1", allowed_hosts: list[str] | None = None,
+               check_every: float = CHECK_EVERY) -> FastAPI:
     """Build the web app over one atlas file.
 
     Parameters
     ----------
     atlas_path : Path
-        The built atlas (DuckDB). It is opened once, read-only, for the life of the
-        app; each worker thread gets its own cursor.
+        The built atlas (DuckDB), opened read-only; each worker thread gets its own cursor.
+        If the file is rebuilt while the app runs, the app notices (a stat every
+        ``check_every`` seconds) and serves the new one.
+    host : str
+        The interface the server listens on. On anything but the loopback, requests must
+        name an allowed host (DNS rebinding, stray proxies).
+    allowed_hosts : list of str, optional
+        Host names accepted off the loopback (``*.example.org`` patterns allowed); default
+        ``TOWNHALL_ALLOWED_HOSTS`` (comma-separated), else the interface and this machine's names.
+    check_every : float
+        Seconds between checks of the atlas file.
 
     Returns
     -------
     FastAPI
-        Serve it with ``uvicorn.run(app, host="127.0.0.1", port=...)``.
+        Serve it with ``uvicorn.run(app, host="127.0.0.1", port=...)`` (or ``townhall up``).
 
     Raises
     ------
     AtlasMissingError
         If there is no atlas at ``atlas_path``.
     """
-    atlas = open_atlas(atlas_path)
+    holder = AtlasHolder(Path(atlas_path), _site_info, check_every=check_every)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        atlas.close()
+        holder.close()
 
     app = FastAPI(
         title="townhall",
@@ -104,19 +129,137 @@ def create_app(atlas_path: Path) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.atlas = atlas
-    app.state.cache = {}
-    app.state.site = _site_info(atlas)
+    app.state = _LiveState(holder)  # atlas, cache and site follow a rebuilt atlas
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     if SWAGGER_DIR is not None:
         app.mount("/swagger-ui", StaticFiles(directory=SWAGGER_DIR), name="swagger-ui")
     for area in AREAS:
         app.include_router(area.router)
     app.add_api_route("/docs", _docs, include_in_schema=False, response_class=HTMLResponse)
+    app.add_api_route("/docs/init.js", _docs_init, include_in_schema=False)
     app.add_exception_handler(TownhallError, _townhall_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(duckdb.Error, _atlas_error)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if not _loopback(host):
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or _allowed_hosts(host))
+    app.add_middleware(Guard, holder=holder)  # outermost: every answer gets the headers
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app factory each worker process calls (``townhall.web.app:app_from_env``).
+
+    Reads ``TOWNHALL_ATLAS`` (the atlas), ``TOWNHALL_HOST`` (the interface, default the
+    loopback) and ``TOWNHALL_ALLOWED_HOSTS``.
+    """
+    host = os.environ.get("TOWNHALL_HOST", "127.0.0.1")
+    return create_app(config.atlas_path(), host=host)
+
+
+class _LiveState:
+    """``app.state`` whose atlas, cache and site are those of the atlas being served now."""
+
+    def __init__(self, holder: AtlasHolder) -> None:
+        object.__setattr__(self, "holder", holder)
+        object.__setattr__(self, "_extra", {})
+
+    @property
+    def atlas(self) -> Atlas:
+        return self.holder.get().atlas
+
+    @property
+    def cache(self) -> dict[str, Any]:
+        return self.holder.get().cache
+
+    @property
+    def site(self) -> dict[str, Any]:
+        return self.holder.get().site
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._extra[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._extra[name] = value
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _allowed_hosts(host: str) -> list[str]:
+    env = os.environ.get("TOWNHALL_ALLOWED_HOSTS", "")
+    if env.strip():
+        return [h.strip() for h in env.split(",") if h.strip()]
+    names = {"localhost", "127.0.0.1", "::1", socket.gethostname(), socket.getfqdn()}
+    if host not in ("0.0.0.0", "::", ""):
+        names.add(host)
+    return sorted(n for n in names if n)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or an :class:`InputError` saying why not and what to do.
+
+    Bound before the server announces itself, so a port in use is an error, not a promise.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OverflowError) as exc:
+        raise InputError(f"Cannot listen on host {host!r} ({exc}): give an address of this machine, "
+                         "e.g. --host 127.0.0.1.") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(f"Port {port} on {host} is already in use by another program: "
+                             f"stop it, or choose another port, e.g. --port {port + 1 if port < 65535 else 8000}.") from None
+        if exc.errno == errno.EACCES:
+            raise InputError(f"Port {port} on {host} needs special rights: use a port above 1023, "
+                             "e.g. --port 8000.") from None
+        raise InputError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}): choose another --host "
+                         "or --port.") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(atlas_path: Path, sock: socket.socket, *, host: str = "127.0.0.1", workers: int = 1) -> None:
+    """Serve the atlas on a bound socket until Ctrl+C, with ``workers`` processes.
+
+    One worker serves an app made here; several each make theirs with :func:`app_from_env`
+    (uvicorn's supervisor restarts a worker that dies).
+    """
+    import uvicorn
+
+    common: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 5, "backlog": 2048}
+    if workers <= 1:
+        server = uvicorn.Server(uvicorn.Config(create_app(atlas_path, host=host), **common))
+        server.run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["TOWNHALL_ATLAS"] = str(Path(atlas_path).absolute())  # read by each worker's factory
+    os.environ["TOWNHALL_HOST"] = host
+    open_atlas(atlas_path).close()  # a missing or unreadable atlas is said here, once
+    cfg = uvicorn.Config("townhall.web.app:app_from_env", factory=True, workers=workers, **common)
+    Multiprocess(cfg, target=uvicorn.Server(cfg).run, sockets=[sock]).run()
 
 
 #: The areas whose routers make up the app, in the order their routes are tried.
@@ -144,15 +287,75 @@ def _docs() -> HTMLResponse:
             "<code>swagger-ui-py</code> package (<code>pip install swagger-ui-py</code>). "
             'The schema itself is at <a href="/openapi.json">/openapi.json</a>.</p>'
         )
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="townhall API",
-        swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url="/swagger-ui/swagger-ui.css",
-        swagger_favicon_url="/static/favicon.svg",
-        # null: no badge fetched from the public validator
-        swagger_ui_parameters={"validatorUrl": None},
+    # Swagger UI started from a script file, not an inline one: the CSP allows no inline scripts.
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>townhall API</title>'
+        '<link rel="icon" href="/static/favicon.svg">'
+        '<link rel="stylesheet" href="/swagger-ui/swagger-ui.css"></head>'
+        '<body><div id="swagger-ui"></div>'
+        '<script src="/swagger-ui/swagger-ui-bundle.js"></script>'
+        '<script src="/docs/init.js"></script></body></html>'
     )
+
+
+def _docs_init() -> Response:
+    # validatorUrl null: no badge fetched from the public validator
+    js = ('window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", layout: "BaseLayout", '
+          "deepLinking: true, showExtensions: true, showCommonExtensions: true, validatorUrl: null, "
+          "presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});\n")
+    return Response(js, media_type="text/javascript")
+
+
+#: Media types of the ``format`` values a table route may answer with.
+FORMAT_MEDIA = {
+    "csv": ("text/csv", {"type": "string", "description": "The table as CSV (UTF-8, a header row)"}),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             {"type": "string", "format": "binary"}),
+}
+#: Error answers of every API route beyond the toolkit's 400 and 404.
+MORE_ERRORS: dict[str, dict[str, Any]] = {
+    "300": {"description": "Several places match the name; the body lists them (`matches`)"},
+    "503": {"description": "The atlas is missing or damaged: rebuild it with `townhall build`"},
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema, with what every route may answer: the CSV (and XLSX) bodies of
+    routes with a ``format`` parameter, and the 300, 400, 404 and 503 error answers."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    errors = {str(k): v for k, v in ERROR_RESPONSES.items()} | MORE_ERRORS
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses = op["responses"]
+            for code, spec in errors.items():
+                responses.setdefault(code, dict(spec))
+            fmt = next((p for p in op.get("parameters", []) if p.get("name") == "format"), None)
+            if fmt is None:
+                continue
+            values = _enum(fmt.get("schema", {}))
+            ok = responses.setdefault("200", {"description": "Successful Response"})
+            content = ok.setdefault("content", {"application/json": {"schema": {}}})
+            for value, (media, body) in FORMAT_MEDIA.items():
+                if value in values:
+                    content.setdefault(media, {"schema": body})
+    app.openapi_schema = schema
+    return schema
+
+
+def _enum(schema: dict[str, Any]) -> set[str]:
+    """The values a (possibly nested anyOf / enum) parameter schema allows."""
+    out = set(schema.get("enum", []))
+    if "const" in schema:
+        out.add(schema["const"])
+    for sub in schema.get("anyOf", []) + schema.get("oneOf", []):
+        out |= _enum(sub)
+    return out
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -201,6 +404,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                    message=f"No page at {request.url.path}." if exc.status_code == 404 else str(exc.detail),
                    hint="Search for a place above, or start from the home page.",
                    suggestions=[], matches=None)
+
+
+async def _atlas_error(request: Request, exc: Exception) -> Response:
+    """A DuckDB error while answering: the atlas file is damaged (or was cut short)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    message = f"The atlas cannot be read: it may be damaged or truncated ({first})."
+    hint = "Rebuild it with 'townhall build'; the server picks up the new atlas by itself."
+    if _is_api(request):
+        return JSONResponse({"error": "AtlasDamagedError", "message": message, "hint": hint}, status_code=503)
+    return render(request, "error.html", status_code=503, title="Cannot show this", message=message, hint=hint,
+                  suggestions=[], matches=None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

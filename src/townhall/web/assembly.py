@@ -21,12 +21,13 @@ from fastapi.responses import HTMLResponse
 
 from townhall.atlas.store import records as _records
 from townhall.places.census import PROFILE_LEVELS
+from townhall.web.toolkit import ERROR_RESPONSES
 from townhall.web.toolkit import atlas_of as _atlas
 from townhall.web.toolkit import csv_response as _csv
 from townhall.web.toolkit import qs as _qs
 from townhall.web.toolkit import render as _render
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 Format = Literal["json", "csv"]
 
 

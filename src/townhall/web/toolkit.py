@@ -62,20 +62,29 @@ COUNTRIES = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Irela
 
 
 def atlas_of(request: Request) -> Atlas:
-    """The app's atlas (opened once, read-only, by the app factory)."""
-    return request.app.state.atlas
+    """The atlas this request is answered from (read-only; a rebuilt atlas replaces it
+    between requests, see :mod:`townhall.web.cache`)."""
+    served = request.scope.get("state", {}).get("served")
+    return served.atlas if served is not None else request.app.state.atlas
 
 
-def cached(request: Request, key: str, make: Callable[[], Any]) -> Any:
-    """An atlas-wide result (levels, indicators, sources, a pairing), computed once per app.
+def cached(request: Request, key: str, make: Callable[[], Any], *, disk: bool = False) -> Any:
+    """An atlas-wide result (levels, indicators, a pairing, a comparison), computed once per atlas.
 
-    The atlas file is immutable once built and the app holds one connection to
-    it, so these never go stale; frames come back as copies the caller may change.
+    Kept in memory per process (bounded: the least recently used go first) and keyed by the
+    atlas's fingerprint, so a rebuilt atlas never gets an old answer. With ``disk=True`` the
+    result is also kept beside the atlas and shared by the server's worker processes (for
+    expensive analyses: a comparison, a town's gaps). Concurrent requests for the same key
+    wait for one computation. Frames come back as copies the caller may change.
     """
-    cache = request.app.state.cache
-    if key not in cache:
-        cache[key] = make()
-    value = cache[key]
+    served = request.scope.get("state", {}).get("served")
+    if served is not None:
+        value = served.cached(key, make, disk=disk)
+    else:  # an app without the guard (a bare router in a test): a plain per-app dict
+        cache = request.app.state.cache
+        if key not in cache:
+            cache[key] = make()
+        value = cache[key]
     return value.copy() if isinstance(value, pd.DataFrame) else value
 
 

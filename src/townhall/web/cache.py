@@ -1,0 +1,413 @@
+"""Serving an atlas that may be rebuilt under a running server, and caching what it answers.
+
+The atlas file is immutable once built, but ``townhall build`` may replace it (an atomic
+rename) while a server runs. So:
+
+- :class:`AtlasHolder` keeps the open atlas and checks the file's identity (inode, size,
+  modification time) at most every :data:`CHECK_EVERY` seconds; when it changed, it opens the
+  new file and from then on serves it (no restart). The old one is closed a while later, once
+  the requests that began on it are done.
+- Everything computed from an atlas is keyed by its **fingerprint**: ``meta.inputs`` (the
+  inputs and code it was built from) plus ``meta.built`` (when). :class:`Served` holds one
+  atlas with its fingerprint and a bounded in-memory memo; expensive analyses (a comparison,
+  a town's gaps) are also kept on disk beside the atlas (``.<atlas>.cache/<fingerprint>/``)
+  so that several worker processes compute each one once, not once each.
+- :class:`Guard` is the ASGI middleware in front of the app: it picks the atlas for each
+  request, answers ``If-None-Match`` with 304 from ETags keyed by the fingerprint, keeps
+  recent responses (bounded by bytes), limits request bodies, and adds the security headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from townhall.api import Atlas, open_atlas
+from townhall.version import __version__
+
+#: Seconds between checks of the atlas file's identity (a stat: microseconds).
+CHECK_EVERY = 2.0
+#: Seconds an atlas that was replaced stays open for the requests still using it.
+RETIRE_AFTER = 120.0
+#: Results kept in memory per atlas and process (least recently used go first).
+MEMO_ENTRIES = 512
+#: Responses kept in memory per process: at most this many bytes in all, each at most RESPONSE_MAX.
+RESPONSES_BYTES = 96 * 1024 * 1024
+RESPONSE_MAX = 2 * 1024 * 1024
+#: Largest request body accepted (a TOML upload is a few kB).
+MAX_BODY = 1024 * 1024
+#: Results kept on disk per atlas (beyond this, new results stay in memory only).
+DISK_ENTRIES = 20_000
+#: DuckDB's working memory per worker process for the read-only atlas.
+DUCKDB_MEMORY = "256MB"
+
+#: No inline scripts (every script is a file under /static); styles may be inline (SVG charts).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def fingerprint(atlas: Atlas) -> str:
+    """What identifies an atlas build: ``meta.inputs`` and ``meta.built`` (file identity if absent)."""
+    meta = atlas.meta()
+    built = meta.get("built")
+    if not built:  # an atlas from before 'built' was recorded: the file's identity stands in
+        st = atlas.path.stat()
+        built = f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}"
+    return hashlib.sha256(f"{meta.get('inputs', '')}|{built}|{__version__}".encode()).hexdigest()[:20]
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class Memo:
+    """A bounded, thread-safe least-recently-used map, with one computation per key at a time."""
+
+    def __init__(self, entries: int = MEMO_ENTRIES) -> None:
+        self.entries = entries
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._busy: dict[str, threading.Lock] = {}
+
+    def get_or_make(self, key: str, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            busy = self._busy.setdefault(key, threading.Lock())
+        with busy:  # a second request for the same key waits for the first, then reads its result
+            try:
+                with self._lock:
+                    if key in self._data:
+                        return self._data[key]
+                value = make()
+                with self._lock:
+                    self._data[key] = value
+                    while len(self._data) > self.entries:
+                        self._data.popitem(last=False)
+                return value
+            finally:
+                with self._lock:
+                    self._busy.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class DiskCache:
+    """Results pickled beside the atlas, shared by the worker processes of one server.
+
+    The folder is ``.<atlas name>.cache/<fingerprint>/`` beside the atlas; it is used only if
+    it can be created there and belongs to this user with no write access for others (a
+    pickle is code: nobody else may put one there). Otherwise every call just computes.
+    Folders of other fingerprints (older builds) are removed when a new one is made.
+    """
+
+    def __init__(self, atlas_path: Path, fp: str) -> None:
+        self.root = atlas_path.with_name(f".{atlas_path.name}.cache")
+        self.dir: Path | None = self.root / fp
+        try:
+            self.root.mkdir(mode=0o700, exist_ok=True)
+            if not self._safe(self.root):
+                raise PermissionError
+            fresh = not self.dir.exists()
+            self.dir.mkdir(mode=0o700, exist_ok=True)
+            if not self._safe(self.dir):
+                raise PermissionError
+            if fresh:
+                for old in self.root.iterdir():
+                    if old.name != fp and old.is_dir() and not old.is_symlink():
+                        shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            self.dir = None
+
+    @staticmethod
+    def _safe(p: Path) -> bool:
+        st = p.lstat()
+        return p.is_dir() and not p.is_symlink() and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+    def get_or_make(self, key: str, make: Callable[[], Any]) -> Any:
+        if self.dir is None:
+            return make()
+        name = hashlib.sha256(key.encode()).hexdigest()[:32]
+        file = self.dir / f"{name}.pkl"
+        hit = self._load(file)
+        if hit is not None:
+            return hit[0]
+        from filelock import FileLock, Timeout
+
+        try:
+            # Another worker computing the same thing: wait for it rather than compute twice.
+            with FileLock(str(self.dir / f"{name}.lock"), timeout=120):
+                hit = self._load(file)
+                if hit is not None:
+                    return hit[0]
+                value = make()
+                self._store(file, value)
+                return value
+        except (Timeout, OSError):
+            return make()
+
+    @staticmethod
+    def _load(file: Path) -> tuple[Any] | None:
+        try:
+            with open(file, "rb") as fh:
+                return (pickle.load(fh),)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a damaged entry: compute again and overwrite it
+            return None
+
+    @staticmethod
+    def _store(file: Path, value: Any) -> None:
+        with contextlib.suppress(OSError):
+            if sum(1 for _ in os.scandir(file.parent)) > 2 * DISK_ENTRIES:  # entries and their locks
+                return
+        tmp = file.with_name(f"{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, file)
+        except Exception:  # not picklable or no space: the memory cache still has it
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class Served:
+    """One opened atlas and everything computed from it in this process."""
+
+    atlas: Atlas
+    fingerprint: str
+    identity: tuple[int, int, int, int] | None
+    site: dict[str, Any] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo)
+    #: The routers' own atlas-wide results (``request.app.state.cache``), dropped with the atlas.
+    cache: dict[str, Any] = field(default_factory=dict)
+    disk: DiskCache | None = None
+
+    def cached(self, key: str, make: Callable[[], Any], *, disk: bool = False) -> Any:
+        """``make()`` once per atlas (and, with ``disk``, once per server: shared by workers)."""
+        if disk and self.disk is not None:
+            d = self.disk
+            return self.memo.get_or_make(key, lambda: d.get_or_make(key, make))
+        return self.memo.get_or_make(key, make)
+
+
+class AtlasHolder:
+    """The atlas a server answers from, reopened when the file is rebuilt.
+
+    Parameters
+    ----------
+    path : Path
+        The atlas file.
+    site : callable
+        Makes the facts every page shows from an atlas (build metadata, publishers).
+    check_every : float
+        Seconds between checks of the file's identity.
+    """
+
+    def __init__(self, path: Path, site: Callable[[Atlas], dict[str, Any]],
+                 check_every: float = CHECK_EVERY) -> None:
+        self.path = Path(path)
+        self._site = site
+        self.check_every = check_every
+        self._lock = threading.Lock()
+        self._retired: list[tuple[float, Served]] = []
+        self.current = self._open()
+        self._checked = time.monotonic()
+
+    def _open(self) -> Served:
+        ident = _identity(self.path)
+        atlas = open_atlas(self.path)
+        with contextlib.suppress(Exception):  # a DuckDB without the setting: its default
+            atlas.query(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        fp = fingerprint(atlas)
+        return Served(atlas, fp, ident, site=self._site(atlas), disk=DiskCache(self.path, fp))
+
+    def get(self) -> Served:
+        """The current atlas; at most every ``check_every`` seconds, a stat to see if it was rebuilt."""
+        now = time.monotonic()
+        if now - self._checked < self.check_every:
+            return self.current
+        with self._lock:
+            if now - self._checked < self.check_every:
+                return self.current
+            self._checked = now
+            ident = _identity(self.path)
+            if ident is not None and ident != self.current.identity:
+                try:
+                    new = self._open()
+                except Exception:  # mid-replacement or damaged: keep serving the one we have
+                    return self.current
+                self._retired.append((now, self.current))
+                self.current = new
+            for when, old in list(self._retired):
+                if now - when > RETIRE_AFTER:
+                    self._retired.remove((when, old))
+                    with contextlib.suppress(Exception):
+                        old.atlas.close()
+            return self.current
+
+    def close(self) -> None:
+        for _, old in self._retired:
+            with contextlib.suppress(Exception):
+                old.atlas.close()
+        self.current.atlas.close()
+
+
+# -- the ASGI guard ---------------------------------------------------------------------------
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Paths whose responses are files with their own validators (StaticFiles' ETag).
+_UNCACHED_PREFIXES = ("/static/", "/swagger-ui/")
+
+
+class ResponseCache:
+    """Recent complete responses of GET requests, keyed by atlas fingerprint and URL, bounded by bytes."""
+
+    def __init__(self, max_bytes: int = RESPONSES_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[tuple[str, str], tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[str, str]) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple[str, str], status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        if len(body) > RESPONSE_MAX or key in self._data:
+            return
+        self._data[key] = (status, headers, body)
+        self._bytes += len(body)
+        while self._bytes > self.max_bytes and self._data:
+            _, (_, _, old) = self._data.popitem(last=False)
+            self._bytes -= len(old)
+
+
+class Guard:
+    """ASGI middleware: atlas per request, ETag / 304, response cache, body limit, security headers.
+
+    Parameters
+    ----------
+    app : ASGI app
+        The FastAPI app (its routes read the atlas through :func:`townhall.web.toolkit.atlas_of`).
+    holder : AtlasHolder
+        The atlas being served.
+    max_body : int
+        Largest request body accepted, in bytes (413 above it).
+    """
+
+    def __init__(self, app: ASGIApp, holder: AtlasHolder, max_body: int = MAX_BODY) -> None:
+        self.app, self.holder, self.max_body = app, holder, max_body
+        self.responses = ResponseCache()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        served = self.holder.get()
+        scope.setdefault("state", {})["served"] = served
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _plain(send_secure, 413, f"Request body over {self.max_body // 1024} kB.")
+            return
+        path = scope.get("path", "")
+        if scope.get("method") != "GET" or path.startswith(_UNCACHED_PREFIXES):
+            await self.app(scope, _limited(receive, self.max_body), send_secure)
+            return
+        url = path + "?" + scope.get("query_string", b"").decode("latin-1")
+        etag = '"' + hashlib.sha256(f"{served.fingerprint}|{url}".encode()).hexdigest()[:32] + '"'
+        inm = headers.get(b"if-none-match", b"").decode("latin-1")
+        if inm and (inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]):
+            await send_secure({"type": "http.response.start", "status": 304,
+                               "headers": [(b"etag", etag.encode()), (b"cache-control", b"no-cache")]})
+            await send_secure({"type": "http.response.body", "body": b""})
+            return
+        key = (served.fingerprint, url)
+        hit = self.responses.get(key)
+        if hit is not None:
+            status, hdrs, body = hit
+            await send_secure({"type": "http.response.start", "status": status, "headers": hdrs})
+            await send_secure({"type": "http.response.body", "body": body})
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def send_tagged(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                if message["status"] == 200:
+                    hdrs = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
+                    message["headers"] = [*hdrs, (b"etag", etag.encode()), (b"cache-control", b"no-cache")]
+            elif message["type"] == "http.response.body" and start.get("status") == 200:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body = b"".join(chunks)
+                    if not any(k.lower() == b"set-cookie" for k, _ in start["headers"]):
+                        self.responses.put(key, 200, list(start["headers"]), body)
+            await send_secure(message)
+
+        await self.app(scope, receive, send_tagged)
+
+
+def _limited(receive: Receive, max_body: int) -> Receive:
+    """A receive that stops a body (sent in chunks, without a length) at ``max_body`` bytes."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_body:
+                from starlette.exceptions import HTTPException
+
+                raise HTTPException(413, f"Request body over {max_body // 1024} kB.")
+        return message
+
+    return wrapped
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = json.dumps({"error": "HTTPError", "message": text, "hint": None}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
