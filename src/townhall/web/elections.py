@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
+from townhall.levels import COUNCIL
 from townhall.web.toolkit import View, atlas_of, page_and_api
 
 router = APIRouter()
@@ -82,7 +83,7 @@ def elections_view(request: Request, election: str = "ge2017", scheme: Scheme = 
     cache = request.app.state.cache
     el = elections(a)
     note = ""
-    if scheme == "hocl" and el.set_index("id")["level"].get(election) == "lad":
+    if scheme == "hocl" and el.set_index("id")["level"].get(election) == COUNCIL:
         scheme, note = "settlement", "Councils have no Library class: townhall's settlement classes are shown."
     key = f"elections:{election}:{scheme}:{coarse}:{party}:{swing_from}:{swing_to}:{n}"
     if key not in cache:
