@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +319,110 @@ def test_quotas_for_a_place_from_the_atlas(atlas, atlas_env, tmp_path: Path) -> 
     assert ((fit["panel"] >= fit["min"]) & (fit["panel"] <= fit["max"])).all()
     stats = json.loads((report / "report.json").read_text())["stats"]
     assert stats["leximin"]["minimum"] > stats["legacy"]["minimum"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """The real command in a fresh process: stdout and stderr exactly as a user sees them."""
+    return subprocess.run(
+        [sys.executable, "-c", "from townhall.cli import main; main()", "assembly", *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_json_and_csv_carry_only_their_format(files) -> None:
+    pool, quotas = files
+    r = cli("select", str(pool), "-q", str(quotas), "-n", "2", "--panels", "20", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)  # the whole of stdout is one JSON document (no HiGHS banner)
+    assert data["optimality"]["optimal"] is True and data["optimality"]["gap"] == 0.0
+    assert "HiGHS" not in r.stdout
+    r = cli("select", str(pool), "-q", str(quotas), "-n", "2", "--panels", "20", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert (
+        r.stdout.splitlines()[0] == "id,sex,age,probability,lottery_probability,legacy_probability"
+    )
+    frame = pd.read_csv(io.StringIO(r.stdout))
+    assert frame["probability"].round(6).tolist() == [0.666667] + [0.333333] * 4
+    assert "Commitment" in r.stderr and "Commitment" not in r.stdout
+    # With a seed, the CSV is the drawn panel.
+    r = cli("select", str(pool), "-q", str(quotas), "-n", "2", "--seed", "s", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert len(pd.read_csv(io.StringIO(r.stdout))) == 2
+
+
+def test_bad_options_and_out_refused_before_the_solve(files, tmp_path: Path) -> None:
+    pool, quotas = files
+    base = ["assembly", "select", str(pool), "-q", str(quotas), "-n", "2"]
+
+    def refused(*extra: str) -> str:
+        r = runner.invoke(app, [*base, *extra])
+        assert r.exit_code != 0 and isinstance(r.exception, InputError), r.output
+        # Refused before any work: the quota check (the first step) never ran.
+        assert "Checking the quotas" not in r.output
+        return flat(str(r.exception))
+
+    assert "The number of LEGACY runs cannot be negative." in refused("--legacy-runs", "-3")
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    assert "--out names an existing file" in refused("--out", str(taken))
+    assert taken.read_text() == "keep me"
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.geteuid() != 0:  # root may write anywhere
+            assert "is not a writable directory" in refused("--out", str(locked / "r"))
+    finally:
+        locked.chmod(0o700)
+    done = tmp_path / "done"
+    assert runner.invoke(app, [*base, "--out", str(done)]).exit_code == 0
+    assert "already holds a report (report.html)" in refused("--out", str(done))
+
+
+def test_time_limit_returns_a_valid_distribution_with_its_gap(tmp_path: Path) -> None:
+    from townhall.assembly import hard_pool
+
+    # 500 self-selected volunteers, 6 categories, quotas of +-1 seat, panel of 120: LEXIMIN
+    # takes far longer than 3 s, so the run stops at the limit with the best so far.
+    pool, quotas = hard_pool(500, categories=6, size=120)
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    quotas.to_frame().to_csv(tmp_path / "quotas.csv", index=False)
+    out = tmp_path / "report"
+    r = cli(
+        "select",
+        str(tmp_path / "pool.csv"),
+        "-q",
+        str(tmp_path / "quotas.csv"),
+        "-n",
+        "120",
+        "--time-limit",
+        "3",
+        "--panels",
+        "50",
+        "--legacy-runs",
+        "0",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    text = flat(r.stdout)
+    assert "Not proven optimal. Stopped at the time limit" in text
+    gap = float(re.search(r"within (\S+) of", text).group(1))
+    assert gap > 0
+    report = json.loads((out / "report.json").read_text())
+    opt = report["optimality"]
+    assert opt["optimal"] is False and opt["stopped"] == "time limit"
+    assert opt["gap"] == pytest.approx(gap, rel=0.01)
+    assert opt["bound"] - opt["gap"] <= report["stats"]["leximin"]["minimum"] + 1e-6
+    assert "Not proven optimal." in (out / "report.html").read_text()
+    # The distribution is still a valid one: every lottery panel meets the quotas.
+    lottery = json.loads((out / "lottery.json").read_text())
+    frame = pool.set_index("id")
+    for panel in lottery["panels"][:10]:
+        rows = frame.loc[panel]
+        assert len(rows) == 120
+        for cat, val, lo, hi in quotas.table[["category", "value", "min", "max"]].itertuples(
+            index=False
+        ):
+            assert lo <= int((rows[cat] == val).sum()) <= hi

@@ -192,6 +192,15 @@ def test_missing_file() -> None:
             r"listed twice.*row 3.*\nFirst listed on row 2",
         ),
         ("category,value,share\nsex,F,x\n", "Expected a number"),
+        # A target column holds seats: alone, it is refused, never read as shares or bounds.
+        (
+            "category,value,target\nsex,F,5\nsex,M,5\n",
+            r"target column but no min and max columns.*column 'target'",
+        ),
+        (
+            "category,value,min,target\nsex,F,4,5\n",
+            r"a min column but no max column.*column 'max'",
+        ),
     ],
 )
 def test_bad_quota_files(tmp_path: Path, text: str, pattern: str) -> None:

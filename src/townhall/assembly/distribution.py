@@ -276,12 +276,15 @@ class _Relaxation:
         self.h.changeCoeff(int(t), self.T, 0.0)
         self.h.changeRowBounds(int(t), float(rhs), np.inf)
 
-    def solve(self) -> tuple[float, np.ndarray]:
-        """The stage bound ``z_R`` and its type duals."""
+    def solve(self) -> tuple[float, np.ndarray | None]:
+        """The stage bound ``z_R`` and its type duals (``inf, None`` if HiGHS fails on it)."""
         self.h.run()
-        status = self.h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"HiGHS relaxation LP: {self.h.modelStatusToString(status)}")
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # Warm starts after many row changes can stall: once more from scratch.
+            self.h.clearSolver()
+            self.h.run()
+            if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return np.inf, None
         sol = self.h.getSolution()
         z = float(np.asarray(sol.col_value)[self.T])
         return z, np.clip(np.asarray(sol.row_dual)[: self.T], 0.0, None)
@@ -337,7 +340,7 @@ def _generate(
     T = master.T
     center = dual
     best_ub = bound
-    a = alpha
+    a = alpha if dual is not None else 0.0
     z_lp = -np.inf
     while True:
         if deadline is not None and time.perf_counter() > deadline:
@@ -354,7 +357,7 @@ def _generate(
         if best_ub - z_lp <= PRICING_TOLERANCE:
             return _Stage(z_lp, best_ub, center, best_ub + rhs @ center, True)
         # 1. The heuristic at the smoothed point.
-        _, panels = oracle.dive(a * center + (1 - a) * y_lp)
+        _, panels = oracle.dive(y_lp if center is None else a * center + (1 - a) * y_lp)
         if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
             continue
         # 2. The heuristic at the LP duals; an LP value at the threshold proves optimality.
@@ -369,7 +372,7 @@ def _generate(
             continue
         # 3. The exact MIP.
         while True:
-            y = y_lp if a <= 0 else a * center + (1 - a) * y_lp
+            y = y_lp if a <= 0 or center is None else a * center + (1 - a) * y_lp
             left = None if deadline is None else deadline - time.perf_counter()
             if left is not None and left <= 0:
                 raise _Stop("time limit")
@@ -521,6 +524,7 @@ def leximin(
         while not fixed.all():
             stages += 1
             bound, dual = relax.solve()
+            stats["bound"] = bound
             st = _generate(master, oracle, stats, deadline, rhs, bound, dual, report)
             z = st.z
             levels.append(z)

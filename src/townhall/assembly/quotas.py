@@ -159,7 +159,9 @@ def read_quotas(
     Accepted columns (case-insensitive): ``category, value, min, max``; ``feature, value, min,
     max`` (Sortition Foundation); ``category, feature, min, max`` (Flanigan et al.); or
     ``category, value, share`` (target shares, needs ``size``; see :func:`quotas_from_shares`).
-    Other columns (such as ``min_flex``) are ignored. Rows are numbered as a spreadsheet shows
+    Other columns (such as ``min_flex``, or the ``target`` seats written by
+    :func:`quotas_from_profile`) are ignored beside min and max; a ``target`` column without
+    min and max, or a min without a max, is refused. Rows are numbered as a spreadsheet shows
     them: the header is row 1.
 
     Parameters
@@ -231,6 +233,25 @@ def read_quotas(
     if not records:
         raise InputError("The quota table has no rows.", file=file)
 
+    if bool(lo_c) != bool(hi_c):
+        # A min without a max (or the reverse) is a half-written quota file: never guess.
+        raise InputError(
+            f"The quota table has a {'min' if lo_c else 'max'} column but no "
+            f"{'max' if lo_c else 'min'} column.",
+            file=file,
+            column="max" if lo_c else "min",
+            hint="Give both min and max (a target column alone is not read as bounds).",
+        )
+    if share_c and not lo_c and share_c.strip().lower() == "target":
+        # ``townhall assembly quotas`` writes ``target`` as seats beside min and max; alone it
+        # would be ambiguous (seats or shares?), so it is refused rather than guessed.
+        raise InputError(
+            "The quota table has a target column but no min and max columns.",
+            file=file,
+            column=share_c,
+            hint="A target is a number of seats, not bounds: add min and max columns, or "
+            "rename the column to share to ask for quotas around those shares.",
+        )
     if lo_c and hi_c:
         rows = []
         for row, c, v, rec in records:

@@ -70,7 +70,7 @@ def verify_distribution(
     if (w < -tolerance).any():
         raise ValueError(f"Panel {int(np.argmin(w))} has a negative weight {w.min()}.")
     if abs(w.sum() - 1.0) > tolerance:
-        raise ValueError(f"The weights sum to {w.sum()!r}, not 1.")
+        raise ValueError(f"The weights sum to {float(w.sum())!r}, not 1.")
     # Seats per quota value, recomputed from each type's values (not from the solver's matrix).
     seats = np.zeros((len(X), inst.n_values), dtype=np.int64)
     for c in range(inst.type_values.shape[1]):
@@ -94,7 +94,7 @@ def verify_distribution(
     type_p = (w @ X) / inst.counts
     person_p = type_p[inst.person_type]
     if abs(person_p.sum() - inst.k) > tolerance * max(1, inst.k):
-        raise ValueError(f"The probabilities sum to {person_p.sum()!r}, not {inst.k}.")
+        raise ValueError(f"The probabilities sum to {float(person_p.sum())!r}, not {inst.k}.")
     if probabilities is not None:
         claimed = np.asarray(probabilities, dtype=np.float64)
         want = type_p if len(claimed) == T and len(claimed) != inst.n_people else person_p
@@ -104,6 +104,6 @@ def verify_distribution(
         if err.max() > tolerance:
             j = int(np.argmax(err))
             raise ValueError(
-                f"Probability {j} is {claimed[j]!r} but its panels' weights add up to {want[j]!r}."
+                f"Probability {j} is {float(claimed[j])!r} but its panels' weights add up to {float(want[j])!r}."
             )
     return person_p
