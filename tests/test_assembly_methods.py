@@ -20,6 +20,7 @@ from townhall.assembly import (
     read_pool,
     read_quotas,
     select,
+    verify_distribution,
 )
 
 
@@ -40,6 +41,7 @@ def test_leximin_by_hand() -> None:
         "e": 0.333333333,
     }
     d = s.distribution
+    verify_distribution(s.instance, d, probabilities=s.probabilities.to_numpy())
     # d and e are interchangeable: one type of two people, so {a,d} and {a,e} are one panel
     # of types (a + one of d/e) with weight 2/3.
     dist = sorted(zip(map(tuple, d.panels.tolist()), d.weights.round(9).tolist(), strict=True))
@@ -59,7 +61,7 @@ def test_nash_by_hand() -> None:
     # log 2x + 2 log x + 2 log(1 - 2x), maximal at 3/x = 4/(1 - 2x): x = 0.3.
     inst = instance()
     d = nash(inst)
-    p = d.type_probabilities[inst.person_type]
+    p = verify_distribution(inst, d)
     assert p == pytest.approx([0.6, 0.4, 0.4, 0.3, 0.3], abs=1e-5)
 
 
@@ -83,6 +85,7 @@ def test_household_rule() -> None:
         {"category": ["sex", "sex"], "value": ["F", "M"], "min": [0, 0], "max": [2, 2]}
     )
     s = select(pool, quotas, 2, households="home", panels=300, legacy_runs=500)
+    verify_distribution(s.instance, s.distribution, probabilities=s.probabilities.to_numpy())
     assert s.probabilities.round(9).tolist() == [0.333333333, 0.333333333, 0.333333333, 1.0]
     for panel in s.lottery.panels:
         assert "d" in panel and len(set(panel) & {"a", "b", "c"}) == 1
@@ -106,6 +109,7 @@ def test_unselectable_people_get_zero() -> None:
     # Nobody may be old: b, d, e can never sit.
     quotas = QUOTAS.assign(max=[1, 1, 2, 0], min=[1, 1, 2, 0])
     s = select(POOL, quotas, 2, legacy_runs=0, panels=10)
+    verify_distribution(s.instance, s.distribution, probabilities=s.probabilities.to_numpy())
     assert s.probabilities.to_dict() == {"a": 1.0, "b": 0.0, "c": 1.0, "d": 0.0, "e": 0.0}
 
 
@@ -138,6 +142,7 @@ def test_leximin_is_a_distribution_and_not_worse_than_legacy(case) -> None:
     )
     inst = instance(pool, quotas, k)
     d = leximin(inst)
+    verify_distribution(inst, d)
     assert d.weights.sum() == pytest.approx(1.0)
     assert (d.panels.sum(axis=1) == k).all()
     p = d.type_probabilities[inst.person_type]

@@ -17,6 +17,7 @@ from townhall.assembly import (
     replace,
     select,
     synthetic_pool,
+    verify_distribution,
 )
 from townhall.errors import InputError
 
@@ -139,6 +140,10 @@ def test_replacement_keeps_confirmed_and_quotas() -> None:
         legacy_runs=0,
     )
     assert len(again.panel) == 12
+    for sel in (first, again):
+        verify_distribution(
+            sel.instance, sel.distribution, probabilities=sel.probabilities.to_numpy()
+        )
     assert again.panel[:9] == confirmed
     assert not set(again.panel) & set(dropouts)
     frame = pool.set_index("id")

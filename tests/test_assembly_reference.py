@@ -27,6 +27,7 @@ from townhall.assembly import (
     read_pool,
     read_quotas,
     synthetic_pool,
+    verify_distribution,
 )
 
 
@@ -49,7 +50,7 @@ def stat_percent(stats: str, key: str) -> float:
 def test_paper_instances(mirror: Path, name: str) -> None:
     inst, stats, curves = paper(mirror, name)
     d = leximin(inst)
-    p = np.sort(d.type_probabilities[inst.person_type])
+    p = np.sort(verify_distribution(inst, d))
     # Published LEXIMIN minimum: 10.0 %.
     assert p.min() == pytest.approx(stat_percent(stats, "LEXIMIN minimum probability"), abs=0.001)
     ref = curves.loc[curves["algorithm"] == "LexiMin", "selection probability"].to_numpy()
@@ -104,7 +105,7 @@ def test_fixture_matches_sortition_algorithms(mirror: Path) -> None:
     quotas = read_quotas(fixtures / "features.csv", 22)
     pool = read_pool(fixtures / "candidates.csv", quotas, id_column="nationbuilder_id")
     inst = build_instance(pool, quotas, 22)
-    ours = leximin(inst).type_probabilities[inst.person_type]
+    ours = verify_distribution(inst, leximin(inst))
     raw = pd.read_csv(fixtures / "candidates.csv", dtype=str)
     theirs = reference_maximin_minimum(quotas, raw, 22, "nationbuilder_id")
     assert ours.min() == pytest.approx(theirs, abs=0.001)
@@ -129,7 +130,7 @@ def test_synthetic_biased_pool_matches_sortition_algorithms() -> None:
     pool, quotas, inst = synthetic_instance()
     assert len(quotas.categories) == 5 and inst.n_people == 1000
     d = leximin(inst)
-    ours = d.type_probabilities[inst.person_type]
+    ours = verify_distribution(inst, d)
     theirs = reference_maximin_minimum(quotas, pool, 40)
     assert ours.min() == pytest.approx(theirs, abs=0.001)
     legacy = legacy_probabilities(inst, 10_000, seed=0)[inst.person_type]
