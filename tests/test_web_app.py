@@ -210,7 +210,8 @@ def test_levels(client: TestClient) -> None:
     rows = client.get("/api/levels").json()["rows"]
     assert [(r["level"], r["areas"]) for r in rows] == [("lad", 2), ("town", 1), ("rgn", 1), ("lsoa21", 2)]
     t = client.get("/levels").text
-    assert '<a href="/level/lsoa21">lsoa21</a>' in t
+    # Levels in words, not codes (issue 13).
+    assert '<a href="/level/lsoa21">LSOAs (2021)</a>' in t and ">lsoa21<" not in t
     assert _csv_rows(client.get("/api/levels?format=csv").text)[0]["level"] == "lad"
 
 

@@ -85,8 +85,10 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if raw <= m * mag)
     start = math.floor(lo / step) * step
     ticks, t = [], start
-    while t <= hi + step * 0.5:
+    while True:  # up to the first tick at or above hi, so every value is inside the axis
         ticks.append(round(t, 10))
+        if t >= hi - step * 1e-9 or len(ticks) > 50:
+            break
         t += step
     return ticks
 

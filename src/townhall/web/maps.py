@@ -404,7 +404,9 @@ def dots_svg(points: pd.DataFrame, classes: Classes, *, title: str, level: str =
         by: dict[str, list[str]] = {}
         for x, y, f in zip(pts["x"].round().astype(int), pts["y"].round().astype(int), fills, strict=True):
             by.setdefault(f, []).append(f"M{x} {y}h0")
-        order = [NO_DATA, *[c for c in classes.colours if c != NO_DATA]]
+        # Background classes first: named classes are listed most important first, so draw them last.
+        ramp = list(reversed(classes.colours)) if classes.method == "categories" else classes.colours
+        order = [NO_DATA, *[c for c in ramp if c != NO_DATA]]
         for f in sorted(by, key=lambda c: order.index(c) if c in order else 99):
             lab = classes.labels[classes.colours.index(f)] if f in classes.colours else "no data"
             out.append(f'<path d="{"".join(by[f])}" stroke="{f}" stroke-width="{2 * r:.1f}" stroke-linecap="round" '

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -46,6 +47,7 @@ from townhall.levels import (
     label,
 )
 from townhall.web import charts, maps
+from townhall.web.places import publisher_of, zoom_regions
 from townhall.web.toolkit import (
     ERROR_RESPONSES,
     View,
@@ -139,35 +141,45 @@ def hotspots(app: FastAPI, indicator: str, level: str) -> Any:
     return slow(app, f"measures:lisa:{indicator}:{level}", lambda: run(app.state.atlas, indicator, level))
 
 
-def findings(app: FastAPI) -> dict[str, Any]:
-    """The front page's headline answers (each computed once per app)."""
-    out: dict[str, Any] = {}
-    try:
-        h = towns_sensitivity(app).headlines["nearest"]
-        out["towns"] = {"share": h.share, "lower": h.lower, "upper": h.upper, "towns": h.n_towns,
-                        "worse": h.n_worse, "min_domains": h.min_domains, "n_draws": h.n_draws}
-    except TownhallError:
-        out["towns"] = None
-    try:
-        run = left_behind(app, COUNCIL)
-        out["left_behind"] = records(run.table.head(5)[["code", "name", "score", "rank", "lower", "upper"]])
-    except TownhallError:
-        out["left_behind"] = []
-    try:
-        t = within_councils(app, DEFAULT_INDICATOR)
-        names = app.state.atlas.areas(COUNCIL).set_index("code")["name"]
-        top = t.by_group.sort_values("T", ascending=False).head(5)
-        out["inequality"] = [{"code": g, "name": names.get(g, g), "T": float(tt), "mean": float(m)}
-                             for g, tt, m in zip(top["group"], top["T"], top["mean"], strict=True)]
-    except TownhallError:
-        out["inequality"] = []
+def findings(app: FastAPI, compute: bool = True) -> dict[str, Any]:
+    """The front page's headline answers; with ``compute=False`` only those already worked out.
+
+    Keys: ``towns`` (the share of towns worse than their city, nearest-city rule), ``left_behind``
+    (the five most left-behind councils), ``inequality`` (the five councils whose small areas differ
+    most in income deprivation); each None when not (yet) available.
+    """
+    cache = app.state.cache
+    out: dict[str, Any] = {"towns": None, "left_behind": None, "inequality": None}
+    if compute or "measures:towns" in cache:
+        try:
+            h = towns_sensitivity(app).headlines["nearest"]
+            out["towns"] = {"share": h.share, "lower": h.lower, "upper": h.upper, "towns": h.n_towns,
+                            "worse": h.n_worse, "min_domains": h.min_domains, "n_draws": h.n_draws}
+        except TownhallError:
+            pass
+    if compute or f"measures:within:{DEFAULT_INDICATOR}" in cache:
+        try:
+            t = within_councils(app, DEFAULT_INDICATOR)
+            names = app.state.atlas.areas(COUNCIL).set_index("code")["name"]
+            top = t.by_group.sort_values("T", ascending=False).head(5)
+            out["inequality"] = [{"code": g, "name": names.get(g, g), "T": float(tt), "mean": float(m)}
+                                 for g, tt, m in zip(top["group"], top["T"], top["mean"], strict=True)]
+        except TownhallError:
+            pass
+    if compute or f"measures:olbi:{COUNCIL}" in cache:
+        try:
+            run = left_behind(app, COUNCIL)
+            out["left_behind"] = records(run.table.head(5)[["code", "name", "score", "rank", "lower", "upper"]])
+        except TownhallError:
+            pass
     return out
 
 
 def _warm(app: FastAPI) -> None:
     """Compute the slow results in the order people are likely to ask for them."""
     steps: list[Callable[[], Any]] = [
-        lambda: findings(app), lambda: validation(app),
+        lambda: towns_sensitivity(app), lambda: within_councils(app, DEFAULT_INDICATOR),
+        lambda: left_behind(app, COUNCIL), lambda: left_behind(app, SMALL_AREA_2021), lambda: validation(app),
         lambda: hotspots(app, DEFAULT_INDICATOR, SMALL_AREA_2021),
         lambda: inequality(app, "class", DEFAULT_INDICATOR), lambda: gini(app, DEFAULT_INDICATOR),
     ]
@@ -178,11 +190,20 @@ def _warm(app: FastAPI) -> None:
             continue
 
 
+def start_warm(app: FastAPI) -> None:
+    """Start the warm-up thread once per app."""
+    with _LOCKS_GUARD:
+        if getattr(app.state, "warming", False):
+            return
+        app.state.warming = True
+    threading.Thread(target=_warm, args=(app,), name="townhall-warm", daemon=True).start()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the warm-up thread when the app starts (a daemon: it never holds the app open)."""
     if getattr(app.state, "atlas", None) is not None:
-        threading.Thread(target=_warm, args=(app,), name="townhall-warm", daemon=True).start()
+        start_warm(app)
     yield
 
 
@@ -258,8 +279,6 @@ def _small_area_regions(request: Request, level: str) -> pd.Series:
 
 
 def _regions(request: Request) -> list[tuple[str, str]]:
-    from townhall.web.places import zoom_regions
-
     return zoom_regions(request)
 
 
@@ -271,23 +290,8 @@ def geojson_response(frame: pd.DataFrame, name: str) -> Response:
 
 
 # -- front page ----------------------------------------------------------------------------------------
-def _wait_for(app: FastAPI, key: str, make: Callable[[], Any], seconds: float) -> Any:
-    """The result if it is ready within ``seconds`` (computing it in the background), else None."""
-    if key in app.state.cache:
-        return app.state.cache[key]
-    done = threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["v"] = make()
-        except Exception as exc:
-            box["e"] = exc
-        done.set()
-
-    threading.Thread(target=run, daemon=True).start()
-    done.wait(seconds)
-    return box.get("v")
+#: How long the front page waits for findings still being worked out (then shows what is ready).
+HOME_WAIT = 60.0
 
 
 @page_and_api(pages, api, "/", "home.html", summary="Front page: headline findings")
@@ -295,11 +299,20 @@ def home_view(request: Request) -> View:
     """The headline answers: the share of towns behind their city, the most left-behind councils
     and the councils with the widest inequality between their small areas; levels in words."""
     app = request.app
-    f = _wait_for(app, "measures:findings", lambda: slow(app, "measures:findings", lambda: findings(app)), 90.0)
+    start_warm(app)  # no-op once started (the app's start-up does it; a bare test client does not)
+    deadline = time.monotonic() + HOME_WAIT
+    f = findings(app, compute=False)
+    while any(v is None for v in f.values()) and time.monotonic() < deadline and _warming(app):
+        time.sleep(0.25)
+        f = findings(app, compute=False)
     lv = cached(request, "levels", atlas_of(request).levels)
     levels = [{"level": r["level"], "name": label(r["level"], plural=True), "areas": int(r["areas"]),
                "description": LEVELS.get(r["level"], r["level"])} for r in records(lv)]
     return View({"findings": f, "levels": levels}, None, "home")
+
+
+def _warming(app: FastAPI) -> bool:
+    return any(t.name == "townhall-warm" and t.is_alive() for t in threading.enumerate())
 
 
 # -- towns ---------------------------------------------------------------------------------------------
@@ -358,7 +371,7 @@ def towns_geojson(request: Request, rule: Rule = "nearest") -> Response:
 
 # -- left behind ---------------------------------------------------------------------------------------
 @page_and_api(pages, api, "/left-behind", "left_behind.html", summary="The open left-behind index")
-def left_behind_view(request: Request, level: str = COUNCIL, region: str = "") -> View:
+def left_behind_view(request: Request, level: str = SMALL_AREA_2021, region: str = "") -> View:
     """The open left-behind index at a level (higher = more left behind), with rank intervals from the
     spec's Monte Carlo, its weights, and its validation against OCSI's left-behind flags."""
     check_level(level, INDEX_LEVELS)
@@ -413,10 +426,10 @@ def inequality_view(request: Request, by: By = "class", indicator: str = DEFAULT
     groups = t.by_group.copy()
     bars = charts.bars_svg([{"label": r["group"], "value": r["T"], "n": r["n"]} for r in records(groups)],
                            title=f"Theil T within each {'place class' if by == 'class' else 'region'}: {ind['name']}",
-                           unit="Theil T", source=f"{ind['source']}; townhall inequality")
+                           unit="Theil T", source=f"{publisher_of(request, ind['source'])}; townhall inequality")
     means = charts.bars_svg([{"label": r["group"], "value": r["mean"]} for r in records(groups)],
                             title=f"Population-weighted mean by {'place class' if by == 'class' else 'region'}: "
-                                  f"{ind['name']}", percent=True, source=str(ind["source"]))
+                                  f"{ind['name']}", percent=True, source=publisher_of(request, ind["source"]))
     wc = w.by_group.rename(columns={"group": "code"})
     wc["value"] = wc["T"]
     wc["rank"] = wc["T"].rank(ascending=False, method="min")
@@ -424,7 +437,7 @@ def inequality_view(request: Request, by: By = "class", indicator: str = DEFAULT
     wc["name"] = wc["code"].map(names)
     svg, legend, _ = result_map(request, COUNCIL, wc[["code", "value", "rank"]],
                                 title=f"Inequality between small areas within each council (Theil T): {ind['name']}",
-                                polarity=-1, unit="Theil T", source=f"{ind['source']}; townhall inequality")
+                                polarity=-1, unit="Theil T", source=f"{publisher_of(request, ind['source'])}; townhall inequality")
     d = {**t.as_dict(), "totals": records(t.to_frame()), "spatial_gini": g.as_dict(),
          "within_councils": records(wc.sort_values("T", ascending=False)[["code", "name", "T", "mean", "n"]])}
     ctx = {"bars": bars, "means": means, "map": svg, "legend": legend, "ind": ind, "by": by,
@@ -458,7 +471,7 @@ def hotspots_view(request: Request, indicator: str = DEFAULT_INDICATOR, level: s
     mv = pts.assign(label=pts["label"])[["code", "value", "label", "p_sim", "local_i"]]
     text = [f"{lb}; value {charts.fmt(v)}" for lb, v in zip(mv["label"], mv["value"], strict=True)]
     svg, legend, _ = result_map(request, level, mv, title=f"Hot and cold spots: {ind['name']}",
-                                source=f"{ind['source']}; townhall LISA", region=region or None, text=text,
+                                source=f"{publisher_of(request, ind['source'])}; townhall LISA", region=region or None, text=text,
                                 classes=cls, label_col="label")
     s = h.summary()
     counts = s["counts"]

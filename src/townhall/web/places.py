@@ -8,6 +8,9 @@ The views call the atlas reader and the analyses; they compute nothing of their 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -355,7 +358,10 @@ def _class_rows(lc: dict[str, Any]) -> list[dict[str, str]]:
                 "hocl_kind": "House of Commons Library class, on the same scale",
                 "kind": "Kind of place", "town": "Town"}.get(k)
         if k.startswith("share_"):
-            name, v = "Residents in: " + k.removeprefix("share_").replace("_", " "), pct_text(v, 1)
+            kind = k.removeprefix("share_").replace("_", " ")
+            name, v = "Residents in " + ("London" if kind == "london" else kind + "s" if "town" in kind
+                                         else "cities" if kind == "city" else "villages or rural areas"
+                                         if kind == "village or rural" else kind), pct_text(v, 1)
         elif k == "population":  # the Census 2021 count the shares are of (not the headline's year)
             name, v = "Residents (Census 2021, base of the shares)", fmt_value(v, "count")
         rows.append({"what": name or k.replace("_", " "), "value": str(v)})
@@ -444,7 +450,7 @@ def place_trends(request: Request, area: dict[str, Any], headline: list[dict[str
                               lower=(g["lower"] * sc).tolist() if has_iv else None,
                               upper=(g["upper"] * sc).tolist() if has_iv else None,
                               title=f"{h['name']}: {area['name']}, by period", unit=unit_text(h.get("unit"), kind),
-                              source=_publisher(request, _ind_source(request, iid)))
+                              source=publisher_of(request, _ind_source(request, iid)))
         out.append({"id": iid, "name": h["name"], "svg": svg})
     return out
 
@@ -478,7 +484,16 @@ def level_page(request: Request, level: str, page: int = 1, sort: str = "name") 
     df = atlas_of(request).areas(level)
     df = sort_frame(df, sort, ("name", "code", "population", "-population", "-name", "-code"))
     shown, info = paginate(df, page)
-    return render(request, "level.html", level=level, rows=records(shown), pager=info, sort=sort,
+    m = None
+    if level in MAP_LEVELS:  # the places of the level on a map, shaded by their Census 2021 population
+        try:
+            ind = atlas_of(request).indicator(LEVEL_MAP_INDICATOR)
+            if level in map_levels(ind):
+                m = indicator_map(request, ind, level, None)
+        except TownhallError:
+            m = None
+    return render(request, "level.html", level=level, rows=records(shown), pager=info, sort=sort, map=m,
+                   map_indicator=LEVEL_MAP_INDICATOR,
                    json_url=f"/api/areas/{quote(level)}",
                    csv_url=f"/api/areas/{quote(level)}?format=csv")
 
@@ -498,6 +513,8 @@ def indicators_page(request: Request, topic: str = "", level: str = "") -> HTMLR
 
 
 # -- maps of indicators -----------------------------------------------------------------------
+#: The indicator a level's page maps (every level has it, rolled up from small areas).
+LEVEL_MAP_INDICATOR = "census21_pop"
 #: Regions a map can zoom to: the English regions and Wales.
 ZOOM_WALES = ("W92000004", "Wales")
 MapKind = Literal["geo", "hex"]
@@ -512,6 +529,26 @@ def zoom_regions(request: Request) -> list[tuple[str, str]]:
         rg = atlas_of(request).areas(REGION)
         return [*zip(rg["code"], rg["name"], strict=True), ZOOM_WALES]
     return cached(request, "maps:zoom", make)
+
+
+#: How many drawn maps and charts an app keeps (the most recently used; each is up to ~600 kB).
+DRAWN_KEEP = 48
+_DRAWN_LOCK = threading.Lock()
+
+
+def drawn(request: Request, key: str, make: Callable[[], Any]) -> Any:
+    """A drawn map or chart, kept for the :data:`DRAWN_KEEP` most recently asked for."""
+    store: OrderedDict[str, Any] = request.app.state.cache.setdefault("maps:drawn", OrderedDict())
+    with _DRAWN_LOCK:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    value = make()
+    with _DRAWN_LOCK:
+        store[key] = value
+        while len(store) > DRAWN_KEEP:
+            store.popitem(last=False)
+    return value
 
 
 def map_levels(ind: dict[str, Any]) -> list[str]:
@@ -586,7 +623,7 @@ def indicator_map(request: Request, ind: dict[str, Any], level: str, period: str
     classes = maps.classify(vals["value"] * scale, k=k, method=classing, polarity=ind.get("polarity"))
     per = vals["period"].iloc[0] if len(vals) else period
     title = f"{ind['name']}, {label(level, plural=True)}, {per}"
-    src = f"{_publisher(request, ind.get('source'))}. " + (
+    src = f"{publisher_of(request, ind.get('source'))}. " + (
         "Hex cartogram: House of Commons Library, Open Parliament Licence." if kind == "hex"
         else "Boundaries: ONS, OS data © Crown copyright.")
     if level in LSOA_LEVELS:
@@ -617,7 +654,7 @@ def indicator_map(request: Request, ind: dict[str, Any], level: str, period: str
             "kind": unit_k, "scale": scale, "period": per}
 
 
-def _publisher(request: Request, path: str | None) -> str:
+def publisher_of(request: Request, path: str | None) -> str:
     src = cached(request, "sources", lambda: all_sources(atlas_of(request)))
     row = src[src["path"] == path]
     if row.empty:
@@ -647,6 +684,60 @@ def indicator_series(request: Request, indicator: str) -> pd.DataFrame:
     return cached(request, f"maps:series:{indicator}", make)
 
 
+def indicator_charts(request: Request, ind: dict[str, Any], level: str, period: str | None,
+                     classes: maps.Classes | None = None) -> tuple[str, str]:
+    """An indicator's histogram at a level and period, and its trend (median and 10th-90th band)."""
+    df = indicator_frame(request, ind["id"], level, period)
+    unit_k = unit_kind(ind.get("unit"), ind["id"], ind["name"], level != ind["level"])
+    scale = 100.0 if unit_k in ("share", "flag_share") else 1.0
+    unit = unit_text(ind.get("unit"), unit_k)
+    src = publisher_of(request, ind.get("source"))
+    per = df["period"].iloc[0] if len(df) else period
+    hist = charts.histogram_svg(df["value"] * scale, title=f"Distribution: {ind['name']}, "
+                                f"{label(level, plural=True)}, {per}", unit=unit, source=src,
+                                classes=classes) if len(df) else ""
+    series = indicator_series(request, ind["id"])
+    trend = ""
+    if len(series) > 1:
+        own = 100.0 if unit_kind(ind.get("unit"), ind["id"], ind["name"]) in ("share",) else 1.0
+        trend = charts.line_svg(series["period"].tolist(), (series["median"] * own).tolist(),
+                                lower=(series["p10"] * own).tolist(), upper=(series["p90"] * own).tolist(),
+                                title=f"{ind['name']}: median of {label(ind['level'], plural=True)} by period "
+                                      "(band: 10th to 90th percentile)", unit=unit, source=src)
+    return hist, trend
+
+
+@pages.get("/indicator/{indicator}/chart.svg", response_class=Response)
+def indicator_chart_svg(request: Request, indicator: str, chart: Literal["histogram", "trend"] = "histogram",
+                        level: str = "", period: str = "") -> Response:
+    """An indicator's histogram or trend chart alone, as an SVG download."""
+    ind = atlas_of(request).indicator(indicator)
+    lv = level or ind["level"]
+    check_level(lv)
+    hist, trend = indicator_charts(request, ind, lv, period or None)
+    svg = hist if chart == "histogram" else trend
+    if not svg:
+        raise TownhallError(f"{indicator} has no {chart} chart here (a trend needs several periods).")
+    return charts.svg_response(svg, f"{indicator}-{chart}-{lv}")
+
+
+@pages.get("/place/{level}/{code}/chart.svg", response_class=Response)
+def place_chart_svg(request: Request, level: str, code: str, indicator: str,
+                    chart: Literal["strip", "trend"] = "strip") -> Response:
+    """Where a place sits on one indicator (strip) or its values over time (trend), as SVG."""
+    prof = atlas_of(request).profile(code, level)
+    ind = [i for i in prof["indicators"] if i["id"] == indicator]
+    if not ind:
+        raise TownhallError(f"{prof['area']['name']} has no value of {indicator}.",
+                            hint="See the place's indicators on its page.")
+    made = (place_strips(request, prof["area"], ind) if chart == "strip"
+            else place_trends(request, prof["area"], ind))
+    if not made:
+        raise TownhallError(f"No {chart} chart of {indicator} for {prof['area']['name']}"
+                            + (" (it has one period)." if chart == "trend" else "."))
+    return charts.svg_response(made[0]["svg"], f"{prof['area']['code']}-{indicator}-{chart}")
+
+
 @pages.get("/indicator/{indicator}")
 def indicator_page(request: Request, indicator: str, level: str = "", period: str = "",
                    page: int = 1, sort: str = "-value", q: str = "", region: str = "",
@@ -658,21 +749,12 @@ def indicator_page(request: Request, indicator: str, level: str = "", period: st
     df = indicator_frame(request, indicator, lv, period or None)
     per = df["period"].iloc[0] if len(df) else (period or None)
     unit_k = unit_kind(ind.get("unit"), ind["id"], ind["name"], lv != ind["level"])
-    m = indicator_map(request, ind, lv, period or None, kind=kind, region=region or None, classing=classes, k=k) \
-        if lv in map_levels(ind) else None
-    scale = 100.0 if unit_k in ("share", "flag_share") else 1.0
-    hist = charts.histogram_svg(df["value"] * scale, title=f"Distribution: {ind['name']}, {per}",
-                                unit=m["unit"] if m else unit_text(ind.get("unit"), unit_k),
-                                source=_publisher(request, ind.get("source")),
-                                classes=m["classes"] if m else None) if len(df) else ""
-    series = indicator_series(request, indicator)
-    trend = ""
-    if len(series) > 1:
-        trend = charts.line_svg(series["period"].tolist(), (series["median"] * scale).tolist(),
-                                lower=(series["p10"] * scale).tolist(), upper=(series["p90"] * scale).tolist(),
-                                title=f"{ind['name']}: median of {label(ind['level'], plural=True)} by period "
-                                      "(band: 10th to 90th percentile)",
-                                unit=unit_text(ind.get("unit"), unit_k), source=_publisher(request, ind.get("source")))
+    # The map and charts depend only on the choices in the URL: drawn once per app and kept.
+    key = f"maps:drawn:{indicator}:{lv}:{period}:{kind}:{region}:{classes}:{k}"
+    m = drawn(request, key, lambda: indicator_map(request, ind, lv, period or None, kind=kind, region=region or None,
+                                                   classing=classes, k=k)) if lv in map_levels(ind) else None
+    hist, trend = drawn(request, f"{key}:charts",
+                         lambda: indicator_charts(request, ind, lv, per, m["classes"] if m else None))
     shown = df
     if q.strip():
         needle = q.strip().lower()
@@ -694,7 +776,7 @@ def indicator_page(request: Request, indicator: str, level: str = "", period: st
                    rows=rows, pager=info, sort=sort, q=q, unit_kind=unit_k,
                    unit=unit_text(ind.get("unit"), unit_k), map=m, hist=hist, trend=trend,
                    regions=zoom_regions(request), region=region, kind=kind, classes=classes, k=k,
-                   has_hex=has_hex, here=here, source=_publisher(request, ind.get("source")),
+                   has_hex=has_hex, here=here, source=publisher_of(request, ind.get("source")),
                    columns=[c for c in df.columns if df[c].notna().any()],
                    params=params, plural=label(lv, plural=True),
                    svg_url=f"/indicator/{quote(indicator)}/map.svg" + qs(**here),
