@@ -120,3 +120,24 @@ def _synthetic_data() -> list[SmallAreas]:
         groups[code] = (np.arange(r, r + 3), np.ones(3))
         r += 3
     return [SmallAreas("lsoa21", list(HEADLINE), -np.ones(8), np.array(values, float), np.ones(r), groups)]
+
+
+@pytest.mark.slow
+def test_towns_summary_rule_all_prints_the_sensitivity_table(atlas_env):
+    import json
+
+    from typer.testing import CliRunner
+
+    from townhall.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["towns", "--summary", "--rule", "all", "--draws", "20", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    t = pd.DataFrame(json.loads(r.stdout)["table"])
+    assert set(zip(t["pairing"], t["test"], strict=True)) == {
+        (p, test) for p in ("nearest", "ttwa") for test in ("level", "level_2019", "level_2025_pct", "trend",
+                                                              "trend_clear")}
+    assert t.set_index(["pairing", "test"]).loc[("nearest", "level"), "towns"] == 1082
+    assert t.set_index(["pairing", "test"]).loc[("ttwa", "trend"), "towns"] == 287
+    r = runner.invoke(app, ["towns", "--rule", "all"])
+    assert r.exit_code != 0 and "works with --summary only" in str(r.exception) + r.output
