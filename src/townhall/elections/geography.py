@@ -349,7 +349,8 @@ def top(atlas: Atlas, election: str, option: str, n: int = 30, *, countries: tup
     -------
     Top
         ``table``: rank, area, name, country, share, votes, settlement,
-        settlement_group, hocl_kind, hocl_group; ``counts``: how many of them
+        settlement_group, hocl_kind, hocl_group, class_area (the area whose
+        class it takes: today's council for a counting area); ``counts``: how many of them
         fall in each class of each scheme.
     """
     if n < 1:
@@ -366,6 +367,7 @@ def top(atlas: Atlas, election: str, option: str, n: int = 30, *, countries: tup
                             "country": ca["area_code_2016"].str[0].where(ca["area_code_2016"] != "GI", "GI"),
                             "share": ca[f"{option}_share"], "votes": ca[option]})
         tab = data.with_classes(atlas, tab, level, "current")
+        tab["class_area"] = tab["current"]
     elif areas == "current":
         r = data.results(atlas, election)
         known = set(r["party"])
@@ -377,6 +379,7 @@ def top(atlas: Atlas, election: str, option: str, n: int = 30, *, countries: tup
         tab = pd.DataFrame({"area": r["area"], "name": r["area"].map(s["name"]),
                             "country": r["area"].map(s["country"]), "share": r["share"], "votes": r["votes"]})
         tab = data.with_classes(atlas, tab, level)
+        tab["class_area"] = tab["area"]
     else:
         raise TownhallError(f"Unknown areas {areas!r}.", hint="Use current or counting.")
     if countries:
@@ -384,7 +387,7 @@ def top(atlas: Atlas, election: str, option: str, n: int = 30, *, countries: tup
     tab = tab.sort_values(["share", "area"], ascending=[lowest, True]).head(n).reset_index(drop=True)
     tab.insert(0, "rank", np.arange(1, len(tab) + 1))
     cols = ["rank", "area", "name", "country", "share", "votes", "settlement", "settlement_group", "hocl_kind",
-            "hocl_group"]
+            "hocl_group", "class_area"]
     tab = tab[cols]
     counts = []
     for scheme_col in ("settlement", "settlement_group", "hocl_kind", "hocl_group"):

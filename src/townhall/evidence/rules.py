@@ -9,7 +9,8 @@ need the same heavy computation (the towns bootstrap) do it once.
 type               figure
 =================  ==========================================================
 top_areas          how many of the top ``n`` areas for an option or party are
-                   in ``classes`` (referendum counting areas or seats)
+                   in ``classes`` (referendum counting areas or seats), or have at
+                   least ``min_share`` of their residents in places of those classes
 seat_list          share of a party's targets or marginals (``which``) in ``classes``
 class_change       mean (or summed-vote) change between two elections in class
                    ``a`` minus class ``b`` (Butler swing or a party's share)
@@ -178,13 +179,17 @@ class TopAreas(_Rule):
     coarse: bool = True
     classes: list[str] = Field(min_length=1)
     lowest: bool = False
+    min_share: float | None = Field(default=None, gt=0, le=1)
 
     def check(self, atlas: Atlas) -> tuple[str, str, str] | None:
+        if self.min_share is not None and self.scheme != "settlement":
+            return "min_share", "min_share works with scheme = 'settlement' (residents' shares).", ""
         return _check_elections(atlas, election=self.election) or _check_classes(self.classes, self.coarse)
 
     def run(self, atlas: Atlas, ctx: dict[str, Any]) -> Figure:
-        from townhall.elections.data import class_column
+        from townhall.elections.data import GROUPS, area_classes, class_column
         from townhall.elections.geography import top
+        from townhall.places.classify import KINDS, SHARE_COLS
 
         if (f := _no_data(atlas)) is not None:
             return f
@@ -192,6 +197,13 @@ class TopAreas(_Rule):
                 areas=self.areas, lowest=self.lowest)
         col = class_column(self.scheme, self.coarse)
         inside = t.table[col].isin(self.classes)
+        if self.min_share is not None:
+            # 'An area of a city': at least min_share of its residents live in places of these classes.
+            kinds = [k for k in KINDS if (GROUPS[k] if self.coarse else k) in self.classes]
+            cols = [SHARE_COLS[KINDS.index(k)] for k in kinds]
+            level = str(atlas.query("SELECT level FROM election WHERE id = ?", [self.election]).iat[0, 0])
+            sh = area_classes(atlas, level).set_index("code")[cols].sum(axis=1)
+            inside = t.table["class_area"].map(sh).fillna(0) >= self.min_share
         k, n = int(inside.sum()), len(t.table)
         unclassified = int(t.table[col].isna().sum())
         lo, hi = clopper_pearson(k, n)
