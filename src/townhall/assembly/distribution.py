@@ -403,8 +403,10 @@ def _face_value(master: _Master) -> float:
     return float(-np.asarray(master.h.getSolution().row_dual)[master.T])
 
 
-def _initial(oracle: PanelOracle) -> tuple[_ColumnPool, np.ndarray, list[np.ndarray]]:
-    panels, covered = oracle.cover()
+def _initial(
+    oracle: PanelOracle, deadline: float | None = None
+) -> tuple[_ColumnPool, np.ndarray, list[np.ndarray]]:
+    panels, covered = oracle.cover(deadline)
     pool = _ColumnPool()
     for x in panels:
         pool.add(x)
@@ -473,7 +475,8 @@ def leximin(
     deadline = None if time_limit is None else t0 + time_limit
     oracle = oracle or PanelOracle(inst)
     calls0, dives0 = oracle.calls, oracle.dives
-    pool, covered, first = _initial(oracle)
+    # Covering gets at most half the time, so a distribution is always found within it.
+    pool, covered, first = _initial(oracle, None if time_limit is None else t0 + time_limit / 2)
     T = inst.n_types
     counts = inst.counts.astype(np.float64)
 

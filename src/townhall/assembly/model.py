@@ -469,8 +469,12 @@ class PanelOracle:
         """Whether any panel meets the quotas."""
         return self.best(np.zeros(self.inst.n_types)) is not None
 
-    def cover(self) -> tuple[list[np.ndarray], np.ndarray]:
+    def cover(self, deadline: float | None = None) -> tuple[list[np.ndarray], np.ndarray]:
         """Panels that between them contain every type that can sit on any panel.
+
+        Past ``deadline`` (a ``time.perf_counter()`` value) it stops early and counts the
+        types it has not reached as selectable (the column generation then finds their panels
+        or proves them at probability 0).
 
         Returns
         -------
@@ -488,7 +492,12 @@ class PanelOracle:
         base = 1.0 / inst.counts
         # First the cheap heuristic (LP and rounding), while it reaches new types; then the
         # exact MIP for the rest, which also proves the types it cannot reach unselectable.
-        while not covered.all():
+        import time
+
+        def late() -> bool:
+            return deadline is not None and time.perf_counter() > deadline
+
+        while not covered.all() and not late():
             _, found = self.dive(np.where(covered, 0.0, base))
             new = [y for y in found if (y[~covered] > 0).any()]
             if not new:
@@ -499,8 +508,34 @@ class PanelOracle:
                     seen.add(key)
                     panels.append(y)
                     covered |= y > 0
+        # Any panel reaching a new type will do: a loose MIP gap stops HiGHS at the first good
+        # one (a zero value still needs the full search, so unselectable types are proven).
+        self._h.setOptionValue("mip_rel_gap", 0.5)
+        try:
+            self._cover_exact(covered, panels, seen, base, deadline)
+        except TimeoutError:
+            pass
+        finally:
+            self._h.setOptionValue("mip_rel_gap", 1e-9)
+        if late():
+            covered[:] = True
+        return panels, covered
+
+    def _cover_exact(
+        self,
+        covered: np.ndarray,
+        panels: list[np.ndarray],
+        seen: set[bytes],
+        base: np.ndarray,
+        deadline: float | None,
+    ) -> None:
+        import time
+
         while not covered.all():
-            res = self.best(np.where(covered, 0.0, base))
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                return
+            res = self.best(np.where(covered, 0.0, base), time_limit=left)
             if res is None:
                 break
             value, x, others = res
@@ -512,4 +547,3 @@ class PanelOracle:
                     seen.add(key)
                     panels.append(y)
                     covered |= y > 0
-        return panels, covered
