@@ -127,7 +127,7 @@ def child(name: str, solver: str) -> dict:
     elif solver == "select":
         t = time.perf_counter()
         s = select(
-            pool, quotas, k, id_column=id_col, seed="benchmark", panels=1000, legacy_runs_count=1000
+            pool, quotas, k, id_column=id_col, seed="benchmark", panels=1000, legacy_runs=1000
         )
         out["seconds"] = time.perf_counter() - t
         out["steps"] = {key: round(v, 3) for key, v in s.seconds.items()}
