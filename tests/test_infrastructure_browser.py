@@ -70,7 +70,7 @@ def test_place_page_shows_facilities_and_closures(server: str, browser: object) 
             route.continue_()
 
     page.route("**/*", guard)
-    page.goto(server + "/infrastructure/place/lad/E06000001")
+    page.goto(server + "/infrastructure/place/lad/E06000001", timeout=120_000)
     assert page.text_content("h1") == "Social infrastructure in Hartlepool"
     events = page.text_content("#events")
     # Foggy Furze and West View libraries closed in 2011 (the 2017 library list).
@@ -78,8 +78,9 @@ def test_place_page_shows_facilities_and_closures(server: str, browser: object) 
     assert "2011-12-31" in events
     assert "Hartlepool Central Library" in page.text_content("#facilities")
     assert page.locator("#timeline svg rect").count() > 0
-    # The national page draws the by-class chart.
-    page.goto(server + "/infrastructure")
+    # The national page draws the by-class chart (its first view computes the closure rates and the
+    # pub decline: allow for a busy machine).
+    page.goto(server + "/infrastructure", timeout=180_000)
     assert "Small town" in page.text_content("#closures")
     assert page.locator("#by-class svg circle").count() >= 5
     assert outside == []
