@@ -99,7 +99,12 @@ def _attempt(inst: Instance, runs: int, rng: np.random.Generator) -> tuple[np.nd
 
 
 def legacy_runs(
-    inst: Instance, runs: int, *, seed: int | np.random.Generator = 0, max_attempts_factor: int = 20
+    inst: Instance,
+    runs: int,
+    *,
+    seed: int | np.random.Generator = 0,
+    max_attempts_factor: int = 20,
+    time_limit: float | None = None,
 ) -> LegacyRuns:
     """Draw ``runs`` panels with LEGACY.
 
@@ -114,6 +119,8 @@ def legacy_runs(
     max_attempts_factor : int
         Give up after ``runs * max_attempts_factor`` attempts (LEGACY can fail repeatedly on tight
         quotas even when panels exist).
+    time_limit : float, optional
+        Stop after the batch of attempts during which this many seconds passed.
 
     Returns
     -------
@@ -124,7 +131,14 @@ def legacy_runs(
     got: list[np.ndarray] = []
     have, attempts = 0, 0
     batch = runs
+    import time
+
+    stop = None if time_limit is None else time.perf_counter() + time_limit
     while have < runs and attempts < runs * max_attempts_factor:
+        if stop is not None and time.perf_counter() > stop:
+            break
+        if stop is not None:
+            batch = min(batch, 200)
         x, ok = _attempt(inst, batch, rng)
         attempts += batch
         got.append(x[ok])

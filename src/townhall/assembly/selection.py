@@ -547,7 +547,9 @@ def run_selection(
     if legacy_p is None and n_legacy > 0:
         say(f"Estimating LEGACY's probabilities ({n_legacy} runs)")
         t = time.perf_counter()
-        runs = legacy_runs(inst, n_legacy, seed=0)
+        # With a time limit LEGACY's estimate gets as long again at most (on tight quotas it
+        # fails often and each failure is retried), so its estimate may rest on fewer runs.
+        runs = legacy_runs(inst, n_legacy, seed=0, time_limit=time_limit)
         if len(runs.panels):
             legacy_p = runs.panels.mean(axis=0) / inst.counts
         timings["legacy"] = time.perf_counter() - t
