@@ -11,8 +11,9 @@ Modules: :mod:`~townhall.assembly.pool` (volunteers), :mod:`~townhall.assembly.q
 :mod:`~townhall.assembly.legacy` (the greedy baseline), :mod:`~townhall.assembly.lottery`
 (rounding to a uniform lottery, commitment and draw), :mod:`~townhall.assembly.selection`
 (the whole process), :mod:`~townhall.assembly.replacement` (refilling after dropouts),
-:mod:`~townhall.assembly.report` (HTML, CSV, JSON) and :mod:`~townhall.assembly.synthetic`
-(synthetic pools with self-selection bias).
+:mod:`~townhall.assembly.report` (HTML, CSV, JSON), :mod:`~townhall.assembly.synthetic`
+(synthetic pools with self-selection bias, and hard instances) and
+:mod:`~townhall.assembly.verify` (an independent check of any distribution over panels).
 """
 
 from __future__ import annotations

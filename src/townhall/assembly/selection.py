@@ -219,8 +219,9 @@ class Selection:
             "stages": d.stages,
             "proven_stages": d.proven_stages,
             "levels": [float(v) for v in d.levels],
-            "gap": float(d.gap),
-            "bound": float(d.bound) if not d.optimal else None,
+            # An unknown bound (HiGHS failed on the relaxation) is null, not Infinity.
+            "gap": float(d.gap) if np.isfinite(d.gap) else None,
+            "bound": float(d.bound) if not d.optimal and np.isfinite(d.bound) else None,
         }
         if d.optimal:
             out["note"] = f"{d.method.upper()} solved to optimality."
