@@ -114,9 +114,10 @@ class Atlas:
         try:
             self._con = duckdb.connect(str(self.path), read_only=True)
         except duckdb.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise AtlasMissingError(
-                f"The atlas at {self.path} cannot be opened ({exc}).",
-                hint="Rebuild it with 'townhall build'.",
+                f"The atlas at {self.path} cannot be opened: it is damaged, truncated or not an atlas "
+                f"({first}); rebuild it with 'townhall build'.",
             ) from None
         self._local = threading.local()
 

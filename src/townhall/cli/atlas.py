@@ -205,6 +205,13 @@ def up(
     if not 1 <= workers <= 64:
         raise InputError(f"--workers {workers}: use from 1 to 64 worker processes (about one per core).")
     path = Path(atlas or config.atlas_path())
+    sock = None
+    if not no_serve:
+        from townhall.web.app import bind
+
+        # Bound first: a port in use is said at once, not after a build, and nothing claims
+        # to be serving before the bind succeeded.
+        sock = bind(host, port)
     absent = download.missing()
     if absent:
         mirror = mirror or config.mirror_dir()
@@ -225,11 +232,10 @@ def up(
         _run_build(path)
     else:
         err_console.print(f"Atlas at {path} is up to date.")
-    if no_serve:
+    if sock is None:
         return
-    from townhall.web.app import bind, serve
+    from townhall.web.app import serve
 
-    sock = bind(host, port)  # before the 'serving' line: a port in use is an error, not a promise
     shown = f"[{host}]" if ":" in host else host
     console.print(f"[bold]townhall[/] serving the atlas on http://{shown}:{sock.getsockname()[1]}/ "
                   f"with {workers} worker{'s' if workers > 1 else ''}  (Ctrl+C to stop)", highlight=False)

@@ -259,7 +259,11 @@ def serve(atlas_path: Path, sock: socket.socket, *, host: str = "127.0.0.1", wor
     os.environ["TOWNHALL_HOST"] = host
     open_atlas(atlas_path).close()  # a missing or unreadable atlas is said here, once
     cfg = uvicorn.Config("townhall.web.app:app_from_env", factory=True, workers=workers, **common)
-    Multiprocess(cfg, target=uvicorn.Server(cfg).run, sockets=[sock]).run()
+    import inspect
+
+    # uvicorn before 0.40 took the server's run method as ``target``; later ones make it themselves.
+    kw = {"target": uvicorn.Server(cfg).run} if "target" in inspect.signature(Multiprocess).parameters else {}
+    Multiprocess(cfg, sockets=[sock], **kw).run()
 
 
 #: The areas whose routers make up the app, in the order their routes are tried.

@@ -43,7 +43,7 @@ RETIRE_AFTER = 120.0
 #: Results kept in memory per atlas and process (least recently used go first).
 MEMO_ENTRIES = 512
 #: Responses kept in memory per process: at most this many bytes in all, each at most RESPONSE_MAX.
-RESPONSES_BYTES = 96 * 1024 * 1024
+RESPONSES_BYTES = 48 * 1024 * 1024
 RESPONSE_MAX = 2 * 1024 * 1024
 #: Largest request body accepted (a TOML upload is a few kB).
 MAX_BODY = 1024 * 1024
@@ -170,6 +170,40 @@ class DiskCache:
                 return value
         except (Timeout, OSError):
             return make()
+
+    def response(self, key: str) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """A complete response kept by any worker of this server for this atlas, or None."""
+        if self.dir is None:
+            return None
+        file = self.dir / f"r-{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
+        try:
+            with open(file, "rb") as fh:
+                head = json.loads(fh.readline())
+                body = fh.read()
+        except (OSError, ValueError):
+            return None
+        if len(body) != head.get("length"):
+            return None
+        return head["status"], [(k.encode("latin-1"), v.encode("latin-1")) for k, v in head["headers"]], body
+
+    def keep_response(self, key: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """Keep a complete response for the other workers (written atomically)."""
+        if self.dir is None:
+            return
+        file = self.dir / f"r-{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
+        head = {"status": status, "length": len(body),
+                "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]}
+        tmp = file.with_name(f"{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            if sum(1 for _ in os.scandir(self.dir)) > 2 * DISK_ENTRIES:
+                return
+            with open(tmp, "wb") as fh:
+                fh.write(json.dumps(head).encode() + b"\n")
+                fh.write(body)
+            os.replace(tmp, file)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
     @staticmethod
     def _load(file: Path) -> tuple[Any] | None:
@@ -339,8 +373,8 @@ class Guard:
         scope.setdefault("state", {})["served"] = served
 
         async def send_secure(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            if message["type"] == "http.response.start":  # a copy: cached headers stay without these
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
 
         headers = dict(scope.get("headers") or [])
@@ -362,6 +396,10 @@ class Guard:
             return
         key = (served.fingerprint, url)
         hit = self.responses.get(key)
+        if hit is None and served.disk is not None:
+            hit = served.disk.response(url)  # made by another worker of this server
+            if hit is not None:
+                self.responses.put(key, *hit)
         if hit is not None:
             status, hdrs, body = hit
             await send_secure({"type": "http.response.start", "status": status, "headers": hdrs})
@@ -383,6 +421,8 @@ class Guard:
                     body = b"".join(chunks)
                     if not any(k.lower() == b"set-cookie" for k, _ in start["headers"]):
                         self.responses.put(key, 200, list(start["headers"]), body)
+                        if served.disk is not None and len(body) <= RESPONSE_MAX:
+                            served.disk.keep_response(url, 200, list(start["headers"]), body)
             await send_secure(message)
 
         await self.app(scope, receive, send_tagged)
