@@ -272,12 +272,14 @@ def _viewbox(df: pd.DataFrame, pad: float = 0.02) -> tuple[float, float, float, 
     return x0 - p, y0 - p, w + 2 * p, h + 2 * p
 
 
-def _open(vb: tuple[float, float, float, float], title: str, desc: str, cls: str, extra: str = "") -> list[str]:
+def _open(vb: tuple[float, float, float, float], title: str, desc: str, cls: str, extra: str = "",
+          role: str = "img") -> list[str]:
+    """The opening of a map: ``role="img"`` for a picture, ``"group"`` when it holds links."""
     x, y, w, h = vb
     tid = "t" + re.sub(r"[^a-z0-9]", "", title.lower())[:24] + str(abs(hash(title)) % 10_000)
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" viewBox="{x:.0f} {y:.0f} {w:.0f} {h:.0f}" '
-        f'role="img" aria-labelledby="{tid} {tid}d" preserveAspectRatio="xMidYMid meet"{extra}>',
+        f'role="{role}" aria-labelledby="{tid} {tid}d" preserveAspectRatio="xMidYMid meet"{extra}>',
         f'<title id="{tid}">{_e(title)}</title><desc id="{tid}d">{_e(desc)}</desc>',
     ]
 
@@ -319,7 +321,7 @@ def choropleth_svg(frame: pd.DataFrame, classes: Classes, *, title: str, level: 
     vb = _viewbox(frame)
     n_valued = int(pd.to_numeric(frame.get("value"), errors="coerce").notna().sum()) if "value" in frame else len(frame)
     d = desc or f"Map of {len(frame):,} areas, {n_valued:,} with a value."
-    out = _open(vb, title, d, f"map {kind}", f' data-level="{_e(level)}"')
+    out = _open(vb, title, d, f"map {kind}", f' data-level="{_e(level)}"', "group" if link else "img")
     # Strokes are in screen pixels (non-scaling), so they look alike at any zoom and size.
     out.append("<style>path{vector-effect:non-scaling-stroke}</style>")
     out.append(f'<g class="areas" stroke="#ffffff" stroke-width="{1.2 if kind == "hex" else 0.4}" '
@@ -384,7 +386,8 @@ def dots_svg(points: pd.DataFrame, classes: Classes, *, title: str, level: str =
         bounds = pd.concat([bounds, outline[["minx", "miny", "maxx", "maxy"]]])
     vb = _viewbox(bounds)
     r = radius or max(vb[2], vb[3]) / (260 if per_dot else 420)
-    out = _open(vb, title, desc or f"Dot map of {len(pts):,} small areas.", "map dots", f' data-level="{_e(level)}"')
+    out = _open(vb, title, desc or f"Dot map of {len(pts):,} small areas.", "map dots", f' data-level="{_e(level)}"',
+                "group" if per_dot else "img")
     if outline is not None and not outline.empty:
         out.append("<style>.base path{vector-effect:non-scaling-stroke}</style>")
         out.append('<g class="base" fill="#f4f6f8" stroke="#9aa3ad" stroke-width="0.8">')

@@ -291,7 +291,9 @@ def geojson_response(frame: pd.DataFrame, name: str) -> Response:
 
 # -- front page ----------------------------------------------------------------------------------------
 #: How long the front page waits for findings still being worked out (then shows what is ready).
-HOME_WAIT = 60.0
+#: Long on purpose: the server keeps whole responses per atlas, so a page shown half-ready would
+#: be served half-ready until the atlas is rebuilt; the warm-up finishes them in well under this.
+HOME_WAIT = 300.0
 
 
 @page_and_api(pages, api, "/", "home.html", summary="Front page: headline findings")
@@ -337,12 +339,18 @@ def towns_view(request: Request, rule: Rule = "nearest", region: str = "") -> Vi
     d["sensitivity"] = records(sens.table.assign(test_label=sens.table["test"].map(TEST_LABELS)))
     d["breakdown_names"] = BREAKDOWNS
     table = towns.rename(columns={"town": "code"})
-    cls = maps.categorical(["worse than its city", "not worse", "no comparison"],
-                           {"worse than its city": "#d55e00", "not worse": "#0072b2", "no comparison": "#d9dde2"})
+    cls = maps.categorical(["worse than its city", "not worse", "city", "no comparison"],
+                           {"worse than its city": "#d55e00", "not worse": "#0072b2", "city": "#1b1f24",
+                            "no comparison": "#d9dde2"})
     mv = table.assign(value=table["composite_gap"])
     text = [f"{v}; city {c}; IMD gap {charts.fmt(g)}; worse on {int(n)} of 7 domains"
             if pd.notna(g) else "no comparison" for v, c, g, n in
             zip(mv["verdict"], mv["city_name"], mv["composite_gap"], mv["domains_worse"], strict=True)]
+    cities = sorted(set(table["city"].dropna()) - set(table["code"]))
+    if cities:  # the cities themselves, so each town can be seen beside its city
+        n_towns = table.groupby("city")["code"].count()
+        mv = pd.concat([mv, pd.DataFrame({"code": cities, "verdict": "city", "value": np.nan})], ignore_index=True)
+        text += [f"city paired with {int(n_towns.get(c, 0))} towns" for c in cities]
     svg, legend, _ = result_map(request, TOWN, mv, title=f"English towns against their city ({rule} rule)",
                                 source="ONS IoD 2025; townhall towns analysis", region=region or None, text=text,
                                 classes=cls, label_col="verdict")
@@ -404,10 +412,22 @@ def _weights(run: Any) -> pd.DataFrame:
 
 @api.get("/api/left-behind.geojson", summary="The open left-behind index as GeoJSON")
 def left_behind_geojson(request: Request, level: str = COUNCIL) -> Response:
-    check_level(level, (COUNCIL, TOWN, SEAT))
-    t = left_behind(request.app, level).table[["code", "name", "score", "rank", "lower", "upper"]]
+    check_level(level, INDEX_LEVELS)
+    run = left_behind(request.app, level)
+    t = run.table[[c for c in ("code", "name", "score", "rank", "lower", "upper") if c in run.table]]
+    if level == SMALL_AREA_2021:  # small areas: points at their population-weighted centres
+        return points_geojson(t.merge(run.places[["code", "lat", "lon"]], on="code"), f"left-behind-{level}")
     shp = maps.shapes(atlas_of(request), level, "geo")
     return geojson_response(shp.merge(t, on="code"), f"left-behind-{level}")
+
+
+def points_geojson(df: pd.DataFrame, name: str) -> Response:
+    """Rows with ``lat``/``lon`` as a GeoJSON FeatureCollection of points (WGS84), other columns as properties."""
+    props = [c for c in df.columns if c not in ("lat", "lon")]
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(r["lon"]), float(r["lat"])]},
+              "properties": {k: r[k] for k in props}} for r in records(df.dropna(subset=["lat", "lon"]))]
+    return Response(json.dumps({"type": "FeatureCollection", "features": feats}), media_type="application/geo+json",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.geojson"'})
 
 
 # -- inequality -----------------------------------------------------------------------------------------
@@ -482,7 +502,7 @@ def hotspots_view(request: Request, indicator: str = DEFAULT_INDICATOR, level: s
     d = {"indicator": indicator, "level": level, "summary": {k: v for k, v in s.items()}}
     ctx = {"map": svg, "legend": legend, "bars": bars, "ind": ind, "hot": records(hot), "region": region,
            "regions": _regions(request), "level_name": label(level, plural=True),
-           "geojson_url": ("/api/hotspots.geojson" + qs(indicator=indicator, level=level)) if level != SMALL_AREA_2021 else None}
+           "geojson_url": "/api/hotspots.geojson" + qs(indicator=indicator, level=level)}
     return View(d, pts.drop(columns=[c for c in ("lat", "lon") if c in pts]), f"hotspots-{indicator}-{level}", ctx)
 
 
@@ -491,12 +511,7 @@ def hotspots_geojson(request: Request, indicator: str = DEFAULT_INDICATOR, level
     h = hotspots(request.app, indicator, level)
     pts = h.table
     if level == SMALL_AREA_2021:
-        feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(r["lon"]), float(r["lat"])]},
-                  "properties": {"code": r["code"], "name": r["name"], "value": r["value"], "label": r["label"],
-                                 "p_sim": r["p_sim"]}} for r in records(pts)]
-        return Response(json.dumps({"type": "FeatureCollection", "features": feats}),
-                        media_type="application/geo+json",
-                        headers={"Content-Disposition": f'attachment; filename="hotspots-{indicator}.geojson"'})
+        return points_geojson(pts[["code", "name", "lat", "lon", "value", "label", "p_sim"]], f"hotspots-{indicator}")
     shp = maps.shapes(atlas_of(request), level, "geo")
     return geojson_response(shp.merge(pts[["code", "name", "value", "label", "p_sim"]], on="code"),
                             f"hotspots-{indicator}-{level}")
