@@ -273,6 +273,7 @@ class AtlasHolder:
         self._retired: list[tuple[float, Served]] = []
         self.current = self._open()
         self._checked = time.monotonic()
+        self._closed = False
 
     def _open(self) -> Served:
         ident = _identity(self.path)
@@ -285,9 +286,11 @@ class AtlasHolder:
     def get(self) -> Served:
         """The current atlas; at most every ``check_every`` seconds, a stat to see if it was rebuilt."""
         now = time.monotonic()
-        if now - self._checked < self.check_every:
+        if now - self._checked < self.check_every and not self._closed:
             return self.current
         with self._lock:
+            if self._closed:  # the app's lifespan ended and a new one began (test clients do this)
+                self.current, self._closed = self._open(), False
             if now - self._checked < self.check_every:
                 return self.current
             self._checked = now
@@ -307,10 +310,15 @@ class AtlasHolder:
             return self.current
 
     def close(self) -> None:
-        for _, old in self._retired:
+        """Close every atlas (the app's lifespan ended); a later request opens it again."""
+        with self._lock:
+            for _, old in self._retired:
+                with contextlib.suppress(Exception):
+                    old.atlas.close()
+            self._retired.clear()
             with contextlib.suppress(Exception):
-                old.atlas.close()
-        self.current.atlas.close()
+                self.current.atlas.close()
+            self._closed = True
 
 
 # -- the ASGI guard ---------------------------------------------------------------------------
