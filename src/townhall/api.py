@@ -17,9 +17,10 @@ the analyses' entry points, so a notebook needs one import.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from townhall import elections, evidence, funding, infrastructure
 from townhall.atlas import store
 from townhall.atlas.store import (
     HEADLINE,
@@ -31,10 +32,23 @@ from townhall.atlas.store import (
 from townhall.levels import LEVELS, ROLLUP_LEVELS, check_level, normalise_name
 from townhall.places.census import census_profile as _census_profile
 
+if TYPE_CHECKING:
+    from townhall import elections, evidence, funding, infrastructure
+
 __all__ = [
-    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "elections", "evidence", "funding", "infrastructure",
-    "normalise_name", "open_atlas", "plain", "records",
+    "HEADLINE", "LEVELS", "ROLLUP_LEVELS", "AmbiguousPlaceError", "Area", "Atlas", "check_level", "elections",
+    "evidence", "funding", "infrastructure", "normalise_name", "open_atlas", "plain", "records",
 ]
+
+#: The wings' analysis packages, imported on first use: ``townhall place`` must not pay for
+#: loading the funding lab's or the evidence pack's dependencies.
+WINGS = ("elections", "evidence", "funding", "infrastructure")
+
+
+def __getattr__(name: str) -> Any:
+    if name in WINGS:
+        return importlib.import_module(f"townhall.{name}")
+    raise AttributeError(f"module 'townhall.api' has no attribute {name!r}")
 
 
 class Atlas(store.Atlas):
