@@ -142,11 +142,11 @@ def create_app(atlas_path: Path, *, host: str = "127.0.0.1", allowed_hosts: list
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(duckdb.Error, _atlas_error)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    if not _loopback(host):
+    app.add_middleware(Guard, holder=holder)  # every answer gets the security headers
+    if not _loopback(host):  # outermost: no cached answer goes to a request naming another host
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or _allowed_hosts(host))
-    app.add_middleware(Guard, holder=holder)  # outermost: every answer gets the headers
     return app
 
 

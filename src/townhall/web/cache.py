@@ -271,13 +271,33 @@ class AtlasHolder:
         self.check_every = check_every
         self._lock = threading.Lock()
         self._retired: list[tuple[float, Served]] = []
+        self._links: Path | None = None
+        self.current: Served | None = None
         self.current = self._open()
         self._checked = time.monotonic()
         self._closed = False
 
     def _open(self) -> Served:
         ident = _identity(self.path)
-        atlas = open_atlas(self.path)
+        path = self.path
+        if getattr(self, "current", None) is not None:
+            # DuckDB keeps one database per path in a process: the rebuilt file is opened
+            # through a link of its own so that it is not the old (still open) one.
+            # (a hard link: DuckDB resolves symbolic ones). Where no link can be made, the old
+            # atlas is closed first; a request still reading it then gets a 503 once.
+            self._links = self.path.with_name(f".{self.path.name}.served")
+            try:
+                self._links.mkdir(exist_ok=True)
+                path = self._links / f"{ident[1] if ident else 0}-{time.time_ns()}.duckdb"
+                os.link(self.path, path)
+            except OSError:
+                path = self.path
+                with contextlib.suppress(Exception):
+                    self.current.atlas.close()
+        atlas = open_atlas(path)
+        if path != self.path:  # open now: the link's name is no longer needed (no space held)
+            with contextlib.suppress(OSError):
+                path.unlink()
         with contextlib.suppress(Exception):  # a DuckDB without the setting: its default
             atlas.query(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         fp = fingerprint(atlas)
@@ -290,6 +310,7 @@ class AtlasHolder:
             return self.current
         with self._lock:
             if self._closed:  # the app's lifespan ended and a new one began (test clients do this)
+                self.current = None  # type: ignore[assignment]
                 self.current, self._closed = self._open(), False
             if now - self._checked < self.check_every:
                 return self.current
@@ -319,6 +340,10 @@ class AtlasHolder:
             with contextlib.suppress(Exception):
                 self.current.atlas.close()
             self._closed = True
+            links = getattr(self, "_links", None)
+            if links is not None:
+                shutil.rmtree(links, ignore_errors=True)
+                self._links = None
 
 
 # -- the ASGI guard ---------------------------------------------------------------------------
