@@ -54,7 +54,13 @@ def test_town_gaps_api_and_page(client):
     assert {t["domain"] for t in j["trend"]} == {"imd", "income", "employment", "education", "health", "crime",
                                                    "barriers", "environment"}
     page = client.get("/town/E35000961/gaps")
-    assert page.status_code == 200 and page.text.count("<svg") == 2 and "Sheffield" in page.text
+    # The two charts, and a map of the region's towns with Barnsley (orange) and its city Sheffield (blue).
+    assert page.status_code == 200 and page.text.count("<svg") == 3 and "Sheffield" in page.text
+    town_map = page.text[page.text.index('id="town-city-map"'):]
+    assert re.search(r'<a href="/place/town/E35000961" aria-label="Barnsley, this town"[^>]*><path d="[^"]+" '
+                     r'fill="#d55e00"/>', town_map)
+    assert re.search(r'<a href="/place/town/E35000930" aria-label="Sheffield, its city"[^>]*><path d="[^"]+" '
+                     r'fill="#0072b2"/>', town_map)
     # Server-drawn: the only script is the site's own static file (no inline code).
     assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/map.js" defer>']
     none = client.get("/town/Barnsley/gaps", params={"rule": "ttwa"})

@@ -162,7 +162,7 @@ def strip_svg(values: Any, value: float | None, *, title: str, unit: str = "", s
     desc = f"{label or 'This place'}: {fmt(value)} {unit}, higher than {round(pct)}% of {len(v):,} places{better}."
     out = _open(width, height, title, desc, "strip")
     y0, y1 = 18, 50
-    ticks = np.unique(np.round([x(t) for t in v], 1))
+    ticks = np.unique(np.round(left + pw * (v - lo) / (hi - lo), 1))  # one tick per pixel column
     out.append(f'<path d="{"".join(f"M{t} {y0}V{y1}" for t in ticks)}" stroke="#9aa3ad" stroke-width="1" '
                'stroke-opacity="0.5"/>')
     med = float(np.median(v))

@@ -47,7 +47,7 @@ from townhall.levels import (
     label,
 )
 from townhall.web import charts, maps
-from townhall.web.places import publisher_of, zoom_regions
+from townhall.web.places import drawn, publisher_of, zoom_regions
 from townhall.web.toolkit import (
     ERROR_RESPONSES,
     View,
@@ -351,9 +351,10 @@ def towns_view(request: Request, rule: Rule = "nearest", region: str = "") -> Vi
         n_towns = table.groupby("city")["code"].count()
         mv = pd.concat([mv, pd.DataFrame({"code": cities, "verdict": "city", "value": np.nan})], ignore_index=True)
         text += [f"city paired with {int(n_towns.get(c, 0))} towns" for c in cities]
-    svg, legend, _ = result_map(request, TOWN, mv, title=f"English towns against their city ({rule} rule)",
-                                source="ONS IoD 2025; townhall towns analysis", region=region or None, text=text,
-                                classes=cls, label_col="verdict")
+    svg, legend, _ = drawn(request, f"measures:towns-map:{rule}:{region}", lambda: result_map(
+        request, TOWN, mv, title=f"English towns against their city ({rule} rule)",
+        source="ONS IoD 2025; townhall towns analysis", region=region or None, text=text, classes=cls,
+        label_col="verdict"))
     bars = {}
     for by, name in BREAKDOWNS.items():
         rows = [r for r in d["breakdown"] if r["by"] == by]
@@ -366,7 +367,7 @@ def towns_view(request: Request, rule: Rule = "nearest", region: str = "") -> Vi
     ctx = {"map": svg, "legend": legend, "bars": bars, "rule": rule, "region": region, "worst": records(worst),
            "regions": _regions(request), "test_labels": TEST_LABELS,
            "geojson_url": "/api/towns.geojson" + qs(rule=rule)}
-    return View(d, table, f"towns-{rule}", ctx)
+    return View(d, table, f"towns-{rule}", ctx, page_rows=0)
 
 
 @api.get("/api/towns.geojson", summary="Towns and their verdicts as GeoJSON")
@@ -391,17 +392,17 @@ def left_behind_view(request: Request, level: str = SMALL_AREA_2021, region: str
     text = [f"score {charts.fmt(s)}, rank {int(r):,}" + (f" (90% interval {int(lo)}-{int(hi)})" if pd.notna(lo) else "")
             for s, r, lo, hi in zip(mv["score"], mv["rank"], mv.get("lower", mv["rank"]), mv.get("upper", mv["rank"]),
                                     strict=True)]
-    svg, legend, _ = result_map(request, level, mv.drop(columns=["rank"]).assign(rank=table["rank"]),
-                                title=f"Open left-behind index, {label(level, plural=True)}",
-                                polarity=-1, source="townhall open left-behind index", region=region or None,
-                                text=text)
+    svg, legend, _ = drawn(request, f"measures:olbi-map:{level}:{region}", lambda: result_map(
+        request, level, mv.drop(columns=["rank"]).assign(rank=table["rank"]),
+        title=f"Open left-behind index, {label(level, plural=True)}", polarity=-1,
+        source="townhall open left-behind index", region=region or None, text=text))
     vrows = records(val.table)
     d = {"level": level, "summary": run.summary(), "weights": records(_weights(run)), "validation": vrows,
          "coverage": val.coverage}
     ctx = {"map": svg, "legend": legend, "regions": _regions(request), "region": region,
            "levels": INDEX_LEVELS, "top": records(table.head(15)),
            "geojson_url": "/api/left-behind.geojson" + qs(level=level)}
-    return View(d, table.drop(columns=["of"]), f"left-behind-{level}", ctx)
+    return View(d, table.drop(columns=["of"]), f"left-behind-{level}", ctx, page_rows=0)
 
 
 def _weights(run: Any) -> pd.DataFrame:
@@ -490,9 +491,10 @@ def hotspots_view(request: Request, indicator: str = DEFAULT_INDICATOR, level: s
     cls = maps.categorical(HOT_ORDER, maps.HOTSPOT_COLOURS)
     mv = pts.assign(label=pts["label"])[["code", "value", "label", "p_sim", "local_i"]]
     text = [f"{lb}; value {charts.fmt(v)}" for lb, v in zip(mv["label"], mv["value"], strict=True)]
-    svg, legend, _ = result_map(request, level, mv, title=f"Hot and cold spots: {ind['name']}",
-                                source=f"{publisher_of(request, ind['source'])}; townhall LISA", region=region or None, text=text,
-                                classes=cls, label_col="label")
+    svg, legend, _ = drawn(request, f"measures:lisa-map:{indicator}:{level}:{region}", lambda: result_map(
+        request, level, mv, title=f"Hot and cold spots: {ind['name']}",
+        source=f"{publisher_of(request, ind['source'])}; townhall LISA", region=region or None, text=text,
+        classes=cls, label_col="label"))
     s = h.summary()
     counts = s["counts"]
     bars = charts.bars_svg([{"label": k, "value": counts.get(k, 0), "colour": maps.HOTSPOT_COLOURS[k]}
@@ -503,7 +505,8 @@ def hotspots_view(request: Request, indicator: str = DEFAULT_INDICATOR, level: s
     ctx = {"map": svg, "legend": legend, "bars": bars, "ind": ind, "hot": records(hot), "region": region,
            "regions": _regions(request), "level_name": label(level, plural=True),
            "geojson_url": "/api/hotspots.geojson" + qs(indicator=indicator, level=level)}
-    return View(d, pts.drop(columns=[c for c in ("lat", "lon") if c in pts]), f"hotspots-{indicator}-{level}", ctx)
+    return View(d, pts.drop(columns=[c for c in ("lat", "lon") if c in pts]), f"hotspots-{indicator}-{level}", ctx,
+                page_rows=0)
 
 
 @api.get("/api/hotspots.geojson", summary="Hot and cold spots as GeoJSON (points for small areas)")

@@ -337,14 +337,17 @@ def place(request: Request, level: str, code: str) -> Response:
         except TownhallError:  # an atlas without cities (a partial build): show the rest
             pairings = None
     lc = level_classes(request, area["level"], area["code"])
+
+    def pictures() -> dict[str, Any]:  # drawn once per place, kept for the most recent places
+        return {"locator": (towns.town_city_map(request, area, pairings.get("nearest")) if pairings
+                            else place_locator(request, area, prof.get("parents", []))),
+                "strips": place_strips(request, area, prof.get("headline", [])),
+                "trends": place_trends(request, area, prof.get("headline", []))}
+    pics = drawn(request, f"place:{area['level']}:{area['code']}", pictures)
     return render(request, "place.html", p=prof, area=area,
                    headline=indicator_rows(prof.get("headline", []), plural), topics=topics,
                    plural=plural, api_base=base, json_url=base, pairings=pairings,
-                   level_classes=lc, class_rows=_class_rows(lc),
-                   locator=(towns.town_city_map(request, area, pairings.get("nearest")) if pairings
-                            else place_locator(request, area, prof.get("parents", []))),
-                   strips=place_strips(request, area, prof.get("headline", [])),
-                   trends=place_trends(request, area, prof.get("headline", [])))
+                   level_classes=lc, class_rows=_class_rows(lc), **pics)
 
 
 def _class_rows(lc: dict[str, Any]) -> list[dict[str, str]]:

@@ -377,6 +377,9 @@ class View:
     table: pd.DataFrame | None = None
     name: str = "table"
     context: dict[str, Any] = field(default_factory=dict)
+    #: How many of the table's rows the page gets as ``rows`` (None: all; the downloads always
+    #: carry every row). Pages that show their own excerpt of a big table set it low.
+    page_rows: int | None = None
 
 
 def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
@@ -403,7 +406,8 @@ def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
             v = view(**kw)
             query = {k: val for k, val in request.query_params.items() if k != "format"}
             api_url = "/api" + request.url.path + qs(**query)
-            ctx = {"d": v.data, "rows": records(v.table) if v.table is not None else [],
+            shown = v.table if v.table is None or v.page_rows is None else v.table.head(v.page_rows)
+            ctx = {"d": v.data, "rows": records(shown) if shown is not None else [],
                    "json_url": api_url, **v.context}
             if v.table is not None:
                 ctx["csv_url"] = "/api" + request.url.path + qs(**query, format="csv")
