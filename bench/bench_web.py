@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--atlas", type=Path, default=None)
     ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--analyses", action="store_true", help="also time the analysis pages")
+    ap.add_argument("--only", nargs="*", default=None, help="time only these URLs")
     ap.add_argument("--bust", action="store_true",
                     help="add a unique query parameter to each request, so the server's response cache "
                          "misses and the page is rendered every time (its analyses and maps stay cached)")
@@ -89,7 +90,7 @@ def main() -> None:
           + (", each rendered (response cache bypassed)" if args.bust else ", response cache on"))
     print(f"{'url':50} {'status':>6} {'median ms':>10} {'p90 ms':>8} {'p95 ms':>8} {'kB':>7} {'map kB':>7}")
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-        for url in URLS + (ANALYSES if args.analyses else ()):
+        for url in args.only or (URLS + (ANALYSES if args.analyses else ())):
             r = client.get(url)  # warm-up
             times = []
             for i in range(args.requests):
