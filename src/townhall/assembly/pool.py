@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from townhall.assembly.quotas import Quotas, _read_table
+from townhall.assembly.quotas import Quotas, read_table
 from townhall.errors import InputError
 
 _BAND = re.compile(
@@ -174,7 +174,7 @@ def read_pool(
         value, a birth year that is not a year or falls in no band.
     """
     file = None if isinstance(source, pd.DataFrame) else str(source)
-    raw = source.copy() if isinstance(source, pd.DataFrame) else _read_table(source)
+    raw = source.copy() if isinstance(source, pd.DataFrame) else read_table(source)
     raw.columns = [str(c).strip() for c in raw.columns]
     columns = list(raw.columns)
     n = len(raw)

@@ -124,7 +124,7 @@ def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
         raise InputError("File not found.", file=str(path))
@@ -183,7 +183,7 @@ def read_quotas(
         Missing columns, non-numeric or negative bounds, minimum above maximum, repeated values.
     """
     file = None if isinstance(source, pd.DataFrame) else str(source)
-    raw = source.astype(str) if isinstance(source, pd.DataFrame) else _read_table(source)
+    raw = source.astype(str) if isinstance(source, pd.DataFrame) else read_table(source)
     cols = [str(c) for c in raw.columns]
     raw.columns = cols
     cat = _pick(cols, ("category",))

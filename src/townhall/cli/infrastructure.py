@@ -59,7 +59,7 @@ def list_(kind: KindOpt = None, level: LevelOpt = None, place: PlaceOpt = None, 
         return
     t = res.table
     if fmt is Format.table:
-        t = t[["kind", "name", "status", "opened", "closed", "lsoa21", "town", "lad", "precision"]].copy()
+        t = t[["kind", "name", "status", "opened", "closed", "lsoa21", "town", "lad", "precision"]].copy()  # frame columns
         for c in ("opened", "closed"):
             t[c] = t[c].dt.strftime("%Y-%m-%d").fillna("")
     emit_frame(t, fmt, title=f"{len(res.table):,} facilities", max_rows=200)

@@ -117,7 +117,7 @@ def place_view(request: Request, level: str, code: str) -> View:
     chart = timeline_svg(led.events, f"Facilities opened and closed in {led.area['name']}")
     table = pd.DataFrame(d["facilities"])
     if not table.empty:
-        table = table[["kind", "name", "status", "opened", "closed", "precision", "lsoa21", "town", "lad", "pcon24"]]
+        table = table[["kind", "name", "status", "opened", "closed", "precision", "lsoa21", "town", "lad", "pcon24"]]  # frame columns
     return View(d, table, f"infrastructure_{code}", {"chart": chart})
 
 
