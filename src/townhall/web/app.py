@@ -224,8 +224,7 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(addr)
-        sock.listen(2048)
+        sock.bind(addr)  # not listening yet: until the app is ready, a connection is refused, not kept waiting
     except OSError as exc:
         sock.close()
         import errno
