@@ -39,8 +39,10 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
 def test_home_has_search_box_and_links(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200
-    assert '<form action="/search" method="get" role="search">' in r.text
+    assert '<form action="/search" method="get" role="search" aria-label="Find a place">' in r.text
     assert 'id="home-q"' in r.text
+    # Search first: the home search box comes before the findings.
+    assert r.text.index('id="home-q"') < r.text.index("<h2>Findings</h2>")
     for link in ('href="/levels"', 'href="/sources"', 'href="/docs"', 'href="/level/lad"'):
         assert link in r.text
     # Footer: link to sources and the main publishers of this atlas.
