@@ -65,14 +65,33 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+def code_fingerprint() -> str:
+    """A hash of townhall's own files (code, templates, static files, parameters).
+
+    Pages and analyses kept beside the atlas depend on the code that made them as much as on
+    the atlas: an upgrade, or an edit while developing, must not serve what older code made.
+    """
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parents[1]
+    for f in sorted(root.rglob("*")):
+        if f.suffix in (".py", ".html", ".css", ".js", ".toml", ".sql") and f.is_file():
+            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+#: Computed once per process (the code does not change under a running server).
+CODE = code_fingerprint()
+
+
 def fingerprint(atlas: Atlas) -> str:
-    """What identifies an atlas build: ``meta.inputs`` and ``meta.built`` (file identity if absent)."""
+    """What identifies what the app serves: the atlas build (``meta.inputs`` and ``meta.built``,
+    or the file's identity if absent) and the code (:data:`CODE`)."""
     meta = atlas.meta()
     built = meta.get("built")
     if not built:  # an atlas from before 'built' was recorded: the file's identity stands in
         st = atlas.path.stat()
         built = f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}"
-    return hashlib.sha256(f"{meta.get('inputs', '')}|{built}|{__version__}".encode()).hexdigest()[:20]
+    return hashlib.sha256(f"{meta.get('inputs', '')}|{built}|{CODE}".encode()).hexdigest()[:20]
 
 
 def _identity(path: Path) -> tuple[int, int, int, int] | None:

@@ -28,6 +28,7 @@ from townhall.levels import (
     MAP_LEVELS,
     REGION,
     ROLLUP_LEVELS,
+    SEAT,
     SEAT_2010,
     TOWN,
     check_level,
@@ -344,10 +345,62 @@ def place(request: Request, level: str, code: str) -> Response:
                 "strips": place_strips(request, area, prof.get("headline", [])),
                 "trends": place_trends(request, area, prof.get("headline", []))}
     pics = drawn(request, f"place:{area['level']}:{area['code']}", pictures)
-    return render(request, "place.html", p=prof, area=area,
+    wings = cached(request, f"place-wings:{area['level']}:{area['code']}",
+                   lambda: place_wings(atlas, area["level"], area["code"]))
+    return render(request, "place.html", p=prof, area=area, wings=wings,
                    headline=indicator_rows(prof.get("headline", []), plural), topics=topics,
                    plural=plural, api_base=base, json_url=base, pairings=pairings,
                    level_classes=lc, class_rows=_class_rows(lc), **pics)
+
+
+def place_wings(atlas: Atlas, level: str, code: str) -> dict[str, Any]:
+    """What the wings say about a place: its election results, its social infrastructure and
+    (for a council) its tax base and what each funding scheme would give it.
+
+    Each part comes from its wing's analysis (``elections.place_results``,
+    ``infrastructure.place_ledger``, ``funding.council_summary``) and is None where the wing
+    has nothing for this kind of place; the page and ``/api/wings/{level}/{code}`` show
+    the same dict.
+    """
+    from townhall import elections, funding, infrastructure
+
+    out: dict[str, Any] = {"elections": None, "infrastructure": None, "funding": None}
+    if level in (COUNCIL, SEAT, SEAT_2010):
+        try:
+            r = elections.place_results(atlas, code, level).as_dict()
+            if r.get("seats") or r.get("results"):
+                out["elections"] = r
+        except TownhallError:
+            pass
+    try:
+        led = infrastructure.place_ledger(atlas, level, code).as_dict()
+        latest: dict[str, dict[str, Any]] = {}
+        for row in led.get("yearly", []):
+            if row["kind"] not in latest or row["year"] >= latest[row["kind"]]["year"]:
+                latest[row["kind"]] = row
+        out["infrastructure"] = {"open": list(latest.values()),
+                                 "closures": [c for c in led.get("closures", []) if c.get("closed")],
+                                 "facilities": len(led.get("facilities", [])),
+                                 "url": f"/infrastructure/place/{quote(level)}/{quote(code)}"}
+    except TownhallError:
+        pass
+    if level == COUNCIL and code.startswith("E"):
+        try:
+            f = funding.council_summary(atlas, code).as_dict()
+            out["funding"] = {**f, "url": f"/funding/council/{quote(code)}"}
+        except TownhallError:
+            pass
+    return out
+
+
+@api.get("/wings/{level}/{code}", summary="What the wings say about a place")
+def api_place_wings(request: Request, level: str, code: str) -> dict[str, Any]:
+    """A place's election results (seats and councils), its social infrastructure (open now,
+    closures by period) and, for an English council, its tax base and each funding scheme's
+    result: the sections of the place page below its indicators."""
+    area = atlas_of(request).area(code, level)
+    return cached(request, f"place-wings:{area.level}:{area.code}",
+                  lambda: place_wings(atlas_of(request), area.level, area.code))
 
 
 def _class_rows(lc: dict[str, Any]) -> list[dict[str, str]]:
