@@ -174,6 +174,22 @@ def run_app() -> None:
     debug = bool(os.environ.get("TOWNHALL_DEBUG"))
     # SIGTERM (kill, a service manager) unwinds like Ctrl+C, so temporary files go too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+    def unraisable(u: Any) -> None:
+        # Ctrl+C inside a C library's callback (pyreadr's parser) is swallowed there and printed
+        # as "Exception ignored": say nothing and deliver it again, so it stops the command once
+        # the C code returns.
+        if isinstance(u.exc_value, KeyboardInterrupt):
+            import threading
+
+            # Not from inside this hook (it would be swallowed again): a moment later.
+            t = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+            t.daemon = True
+            t.start()
+            return
+        sys.__unraisablehook__(u)
+
+    sys.unraisablehook = unraisable
     try:
         app()
     except TownhallError as exc:

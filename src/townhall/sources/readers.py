@@ -8,6 +8,7 @@ instead of a pandas traceback.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import warnings
@@ -70,7 +71,8 @@ def read_rda(path: str, cache_dir: Path | None = None, *, required: Iterable[str
 
     p = _path(path, cache_dir)
     try:
-        result = pyreadr.read_r(str(p))
+        with _ctrl_c_after():
+            result = pyreadr.read_r(str(p))
     except Exception as exc:  # pyreadr raises its own LibrdataError and others
         raise InputError(f"Cannot read R data file {path}: {exc}", file=str(p)) from None
     if len(result) != 1:
@@ -78,6 +80,30 @@ def read_rda(path: str, cache_dir: Path | None = None, *, required: Iterable[str
     df = next(iter(result.values()))
     _require(df, required, path)
     return df
+
+
+@contextlib.contextmanager
+def _ctrl_c_after():
+    """Hold Ctrl+C until the block ends, then raise it.
+
+    pyreadr's parser calls Python back for every value; a KeyboardInterrupt raised in a
+    callback is printed as a traceback and swallowed by the C code. Held here, it stops the
+    command cleanly a second or two later.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def read_parquet(path: str, cache_dir: Path | None = None, *, required: Iterable[str] = ()) -> pd.DataFrame:
