@@ -20,7 +20,7 @@ def client(atlas_path) -> TestClient:
 
 def test_wings_api_for_a_council(client: TestClient) -> None:
     d = client.get("/api/wings/lad/E08000010").json()
-    eu = [s for s in d["elections"]["seats"] if s["election"] == "eu2016"][0]
+    eu = next(s for s in d["elections"]["seats"] if s["election"] == "eu2016")
     assert (eu["winner"], eu["second"], eu["majority"]) == ("leave", "remain", 45_389)
     assert eu["turnout"] == pytest.approx(69.23, abs=0.01)
     assert d["funding"]["code"] == "E08000010" and d["funding"]["url"] == "/funding/council/E08000010"

@@ -464,7 +464,9 @@ class Guard:
             nonlocal start
             if message["type"] == "http.response.start":
                 start = message
-                if message["status"] == 200:
+                if any(k.lower() == b"cache-control" and b"no-store" in v.lower() for k, v in message.get("headers", [])):
+                    start = {**message, "status": -1}  # the app said not to keep it: no ETag, not stored
+                elif message["status"] == 200:
                     hdrs = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
                     message["headers"] = [*hdrs, (b"etag", etag.encode()), (b"cache-control", b"no-cache")]
             elif message["type"] == "http.response.body" and start.get("status") == 200:

@@ -290,10 +290,9 @@ def geojson_response(frame: pd.DataFrame, name: str) -> Response:
 
 
 # -- front page ----------------------------------------------------------------------------------------
-#: How long the front page waits for findings still being worked out (then shows what is ready).
-#: Long on purpose: the server keeps whole responses per atlas, so a page shown half-ready would
-#: be served half-ready until the atlas is rebuilt; the warm-up finishes them in well under this.
-HOME_WAIT = 300.0
+#: How long the front page waits for findings still being worked out before it shows what is
+#: ready (marked ``no-store``, so the server keeps no half-ready copy; a reload shows the rest).
+HOME_WAIT = 3.0
 
 
 @page_and_api(pages, api, "/", "home.html", summary="Front page: headline findings")
@@ -310,7 +309,9 @@ def home_view(request: Request) -> View:
     lv = cached(request, "levels", atlas_of(request).levels)
     levels = [{"level": r["level"], "name": label(r["level"], plural=True), "areas": int(r["areas"]),
                "description": LEVELS.get(r["level"], r["level"])} for r in records(lv)]
-    return View({"findings": f, "levels": levels}, None, "home")
+    pending = any(v is None for v in f.values()) and _warming(app)
+    return View({"findings": f, "levels": levels}, None, "home",
+                headers={"Cache-Control": "no-store"} if pending else {})
 
 
 def _warming(app: FastAPI) -> bool:

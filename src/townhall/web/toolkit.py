@@ -377,6 +377,8 @@ class View:
     table: pd.DataFrame | None = None
     name: str = "table"
     context: dict[str, Any] = field(default_factory=dict)
+    #: Response headers for both routes (e.g. ``Cache-Control: no-store`` for a page still filling in).
+    headers: dict[str, str] = field(default_factory=dict)
     #: How many of the table's rows the page gets as ``rows`` (None: all; the downloads always
     #: carry every row). Pages that show their own excerpt of a big table set it low.
     page_rows: int | None = None
@@ -412,7 +414,9 @@ def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
             if v.table is not None:
                 ctx["csv_url"] = "/api" + request.url.path + qs(**query, format="csv")
                 ctx["xlsx_url"] = "/api" + request.url.path + qs(**query, format="xlsx")
-            return render(request, template, **ctx)
+            resp = render(request, template, **ctx)
+            resp.headers.update(v.headers)
+            return resp
 
         page.__signature__ = sig.replace(return_annotation=HTMLResponse)  # type: ignore[attr-defined]
 
@@ -425,9 +429,13 @@ def page_and_api(pages: APIRouter, api: APIRouter, path: str, template: str, *,
                     raise TownhallError(f"This page has no table to download as {fmt.upper()}.",
                                         hint="Use format=json.")
                 return csv_response(v.table, v.name) if fmt == "csv" else xlsx_response(v.table, v.name)
-            if v.table is None:
-                return v.data
-            return table_response(v.table, "json", v.name, **v.data)
+            out = v.data if v.table is None else table_response(v.table, "json", v.name, **v.data)
+            if v.headers:
+                from fastapi.encoders import jsonable_encoder
+                from fastapi.responses import JSONResponse
+
+                return JSONResponse(jsonable_encoder(out), headers=v.headers)
+            return out
 
         fmt_param = inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY,
                                       default=Query("json", description="json, or csv or xlsx for the table"),
