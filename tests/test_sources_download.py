@@ -619,7 +619,7 @@ def test_real_catalogue_from_real_mirror(tmp_path, monkeypatch):
     r = download.pull(cache_dir=cache)
 
     assert len(r.copied) == 302 and r.failures == {} and r.unchecked == []
-    assert r.bytes_copied == sum(s.bytes for s in cat) == 69_772_787
+    assert r.bytes_copied == sum(s.bytes for s in cat) == 134_963_790
     df = download.verify(cache_dir=cache)
     assert len(df) == 302
     assert int(df["verified"].sum()) == 302

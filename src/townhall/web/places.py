@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import quote
 
+import duckdb
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -370,7 +371,7 @@ def place_wings(atlas: Atlas, level: str, code: str) -> dict[str, Any]:
             r = elections.place_results(atlas, code, level).as_dict()
             if r.get("seats") or r.get("results"):
                 out["elections"] = r
-        except TownhallError:
+        except (TownhallError, duckdb.Error):  # an atlas built without this wing: no section
             pass
     try:
         led = infrastructure.place_ledger(atlas, level, code).as_dict()
@@ -382,13 +383,13 @@ def place_wings(atlas: Atlas, level: str, code: str) -> dict[str, Any]:
                                  "closures": [c for c in led.get("closures", []) if c.get("closed")],
                                  "facilities": len(led.get("facilities", [])),
                                  "url": f"/infrastructure/place/{quote(level)}/{quote(code)}"}
-    except TownhallError:
+    except (TownhallError, duckdb.Error):  # an atlas built without this wing: no section
         pass
     if level == COUNCIL and code.startswith("E"):
         try:
             f = funding.council_summary(atlas, code).as_dict()
             out["funding"] = {**f, "url": f"/funding/council/{quote(code)}"}
-        except TownhallError:
+        except (TownhallError, duckdb.Error):  # an atlas built without this wing: no section
             pass
     return out
 
