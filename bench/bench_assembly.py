@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _reference import run_child, sa_maximin
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("TOWNHALL_MIRROR") or ROOT.parent / "shared" / "data")
@@ -88,27 +88,7 @@ def child(name: str, solver: str) -> dict:
         "categories": len(quotas.categories),
     }
     if solver == "sa_maximin":
-        from sortition_algorithms import CSVStringDataSource, SelectionData, Settings
-        from sortition_algorithms.committee_generation import find_distribution_maximin
-
-        logging.disable(logging.CRITICAL)
-        features = quotas.to_frame().rename(columns={"category": "feature"})[
-            ["feature", "value", "min", "max"]
-        ]
-        data = SelectionData(
-            CSVStringDataSource(features.to_csv(index=False), pool.to_csv(index=False))
-        )
-        fc, _ = data.load_features(k)
-        people, _ = data.load_people(Settings(id_column=id_col, columns_to_keep=[]), fc)
-        t = time.perf_counter()
-        committees, probs, _ = find_distribution_maximin(fc, people, k, [], "highspy")
-        out["seconds"] = time.perf_counter() - t
-        chance = dict.fromkeys(people, 0.0)
-        for committee, prob in zip(committees, probs, strict=True):
-            for person in committee:
-                chance[person] += prob
-        out["minimum"] = min(chance.values())
-        out["panels"] = len(committees)
+        out.update(sa_maximin(pool, quotas, k, id_col))
     elif solver in ("leximin", "maximin"):
         inst = build_instance(read_pool(pool, quotas, id_column=id_col), quotas, k)
         t = time.perf_counter()
@@ -144,19 +124,10 @@ def child(name: str, solver: str) -> dict:
 
 def run(name: str, solver: str, timeout: float | None = None) -> dict:
     """One measurement in a fresh process; ``seconds`` is None if it ran past ``timeout``."""
-    try:
-        r = subprocess.run(
-            [sys.executable, __file__, "--child", name, solver],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return {"instance": name, "solver": solver, "seconds": None, "timeout": timeout}
-    if r.returncode != 0:
-        raise SystemExit(f"{name}/{solver} failed:\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    out = run_child(__file__, [name, solver], timeout)
+    if out.get("error"):
+        raise SystemExit(f"{name}/{solver} failed:\n{out['error']}")
+    return {"instance": name, "solver": solver, **out}
 
 
 def secs(x: float) -> str:

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _reference import run_child, sa_maximin
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("TOWNHALL_MIRROR") or ROOT.parent / "shared" / "data")
@@ -122,26 +122,7 @@ def child(name: str, solver: str, limit: float) -> dict:
         "categories": len(quotas.categories),
     }
     if solver == "sa_maximin":
-        from sortition_algorithms import CSVStringDataSource, SelectionData, Settings
-        from sortition_algorithms.committee_generation import find_distribution_maximin
-
-        logging.disable(logging.CRITICAL)
-        features = quotas.to_frame().rename(columns={"category": "feature"})[
-            ["feature", "value", "min", "max"]
-        ]
-        data = SelectionData(
-            CSVStringDataSource(features.to_csv(index=False), pool.to_csv(index=False))
-        )
-        fc, _ = data.load_features(k)
-        people, _ = data.load_people(Settings(id_column="id", columns_to_keep=[]), fc)
-        t = time.perf_counter()
-        committees, probs, _ = find_distribution_maximin(fc, people, k, [], "highspy")
-        out["seconds"] = time.perf_counter() - t
-        chance = dict.fromkeys(people, 0.0)
-        for committee, prob in zip(committees, probs, strict=True):
-            for person in committee:
-                chance[person] += prob
-        out["minimum"] = min(chance.values())
+        out.update(sa_maximin(pool, quotas, k))
         return out
     from townhall.assembly import (
         build_instance,
@@ -183,21 +164,14 @@ def child(name: str, solver: str, limit: float) -> dict:
 
 
 def run(name: str, solver: str, limit: float) -> dict:
-    try:
-        r = subprocess.run(
-            [sys.executable, __file__, "--child", name, solver, str(limit)],
-            capture_output=True,
-            text=True,
-            check=False,
-            # The package's maximin has no time limit of its own: stopped at the same limit.
-            # townhall's includes the quota check and covering panels, not time-limited.
-            timeout=limit + 5 if solver == "sa_maximin" else limit * 1.5 + 60,
-        )
-    except subprocess.TimeoutExpired:
-        return {"instance": name, "solver": solver, "seconds": None, "stopped": True}
-    if r.returncode != 0:
-        return {"instance": name, "solver": solver, "seconds": None, "error": r.stderr[-500:]}
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    # The package's maximin has no time limit of its own: stopped at the same limit.
+    # townhall's includes the quota check and covering panels, not time-limited.
+    timeout = limit + 5 if solver == "sa_maximin" else limit * 1.5 + 60
+    return {
+        "instance": name,
+        "solver": solver,
+        **run_child(__file__, [name, solver, str(limit)], timeout),
+    }
 
 
 def main() -> None:

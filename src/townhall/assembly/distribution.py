@@ -34,6 +34,10 @@ SMOOTHING = 0.7
 #: Panels kept from each local-search path (the best ones, at its end), and its length.
 HEURISTIC_COLUMNS = 2
 HEURISTIC_SWAPS = 10
+#: Extra heuristic dives per round, each at the smoothed duals times random factors
+#: ``exp(N(0, PERTURBATION))``: many columns per master solve (see the method note, 5a).
+PERTURBED_DIVES = 8
+PERTURBATION = 0.5
 #: A type whose share of the dual prices exceeds this is fixed at the stage optimum.
 FIX_TOLERANCE = 1e-6
 
@@ -90,6 +94,10 @@ class Distribution:
     #: ``(y, v)`` per LEXIMIN stage: the stage's dual prices and the largest ``y . x`` over
     #: panels. Panels of every optimal distribution have ``y . x == v`` for all stages.
     faces: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    #: Each stage stops once its proven gap is at most this (0: exact LEXIMIN).
+    tolerance: float = 0.0
+    #: The proven gap each finished stage closed with (all 0 up to numerics when exact).
+    stage_gaps: list[float] = field(default_factory=list)
 
 
 class _ColumnPool:
@@ -301,6 +309,10 @@ class _Stage:
     closed: bool
     stopped: str | None = None
 
+    @property
+    def gap(self) -> float:
+        return max(self.bound - self.z, 0.0)
+
 
 class _Stop(Exception):
     """The time limit or an interrupt: stop with the best distribution so far."""
@@ -320,6 +332,7 @@ def _generate(
     dual: np.ndarray,
     report: Callable[[float, float], None],
     alpha: float = SMOOTHING,
+    tolerance: float = 0.0,
 ) -> _Stage:
     """Column generation for one stage, until the master meets the best upper bound.
 
@@ -338,10 +351,12 @@ def _generate(
     on mispricing.
     """
     T = master.T
+    close = max(tolerance, PRICING_TOLERANCE)
     center = dual
     best_ub = bound
     a = alpha if dual is not None else 0.0
     z_lp = -np.inf
+    rng = np.random.default_rng(0)
     while True:
         if deadline is not None and time.perf_counter() > deadline:
             raise _Stop("time limit")
@@ -354,10 +369,13 @@ def _generate(
         z_lp = float(np.asarray(sol.col_value)[0])
         stats["z"], stats["bound"] = z_lp, best_ub
         report(z_lp, best_ub)
-        if best_ub - z_lp <= PRICING_TOLERANCE:
+        if best_ub - z_lp <= close:
             return _Stage(z_lp, best_ub, center, best_ub + rhs @ center, True)
         # 1. The heuristic at the smoothed point.
-        _, panels = oracle.dive(y_lp if center is None else a * center + (1 - a) * y_lp)
+        ys = y_lp if center is None else a * center + (1 - a) * y_lp
+        _, panels = oracle.dive(ys)
+        for _ in range(PERTURBED_DIVES):
+            panels = panels + oracle.dive(ys * rng.lognormal(0.0, PERTURBATION, len(ys)))[1]
         if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
             continue
         # 2. The heuristic at the LP duals; an LP value at the threshold proves optimality.
@@ -386,7 +404,7 @@ def _generate(
             if ub < best_ub:
                 best_ub, center = ub, y
                 stats["bound"] = best_ub
-            if best_ub - z_lp <= PRICING_TOLERANCE:
+            if best_ub - z_lp <= close:
                 return _Stage(z_lp, best_ub, center, best_ub + rhs @ center, True)
             new = [c for c in (x, *others) if y_lp @ c - mu > PRICING_TOLERANCE]
             if master.add_panels(new):
@@ -442,6 +460,49 @@ class Progress:
         return max(self.bound - self.minimum, 0.0)
 
 
+def _stage_master(
+    inst: Instance,
+    pool: _ColumnPool,
+    covered: np.ndarray,
+    fixed: np.ndarray,
+    rhs: np.ndarray,
+    panels: list[np.ndarray],
+) -> _Master:
+    """The master of a LEXIMIN stage: ``max z`` over the given panels.
+
+    Rows: type ``t`` unfixed: ``sum_P x_t(P) w_P - c_t z >= 0``; fixed: ``sum_P x_t(P) w_P >=
+    rhs_t`` (types nobody can select have no row bound); row ``T``: ``sum_P w_P = 1``.
+    Later stages edit it in place (a master rebuilt each stage was measured no faster).
+    """
+    T = inst.n_types
+    counts = inst.counts.astype(np.float64)
+    master = _Master(inst, pool, n_extra=1)
+    h = master.h
+    lo = np.where(covered, np.where(fixed, rhs, 0.0), -np.inf)
+    h.addRows(
+        T + 1,
+        np.append(lo, 1.0),
+        np.append(np.full(T, np.inf), 1.0),
+        0,
+        np.zeros(T + 1, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    z_idx = np.flatnonzero(covered & ~fixed).astype(np.int32)
+    h.addCols(
+        1,
+        np.array([-1.0]),
+        np.array([0.0]),
+        np.array([1.0]),
+        len(z_idx),
+        np.array([0], dtype=np.int32),
+        z_idx,
+        -counts[z_idx],
+    )
+    master.add_panels(panels)
+    return master
+
+
 def leximin(
     inst: Instance,
     *,
@@ -449,6 +510,7 @@ def leximin(
     oracle: PanelOracle | None = None,
     time_limit: float | None = None,
     progress: Callable[[Progress], None] | None = None,
+    tolerance: float = 0.0,
 ) -> Distribution:
     """The LEXIMIN (or maximin) distribution over panels; anytime, with a proven gap.
 
@@ -480,32 +542,8 @@ def leximin(
     T = inst.n_types
     counts = inst.counts.astype(np.float64)
 
-    master = _Master(inst, pool, n_extra=1)
+    master = _stage_master(inst, pool, covered, ~covered, np.zeros(T), first)
     h = master.h
-    # Rows: type t: sum_P x_t(P) w_P - c_t z >= 0 (types nobody can select have no row bound);
-    # row T: sum_P w_P = 1.
-    lo = np.where(covered, 0.0, -np.inf)
-    h.addRows(
-        T + 1,
-        np.append(lo, 1.0),
-        np.append(np.full(T, np.inf), 1.0),
-        0,
-        np.zeros(T + 1, dtype=np.int32),
-        np.zeros(0, dtype=np.int32),
-        np.zeros(0),
-    )
-    cov_idx = np.flatnonzero(covered).astype(np.int32)
-    h.addCols(
-        1,
-        np.array([-1.0]),
-        np.array([0.0]),
-        np.array([1.0]),
-        len(cov_idx),
-        np.array([0], dtype=np.int32),
-        cov_idx,
-        -counts[cov_idx],
-    )
-    master.add_panels(first)
     relax = _Relaxation(inst, covered)
 
     stats: dict = {"iterations": 0, "z": 0.0, "bound": 1.0}
@@ -513,6 +551,7 @@ def leximin(
     fixed = ~covered  # types nobody can select are "fixed" at probability 0
     levels: list[float] = []
     faces: list[tuple[np.ndarray, float]] = []
+    stage_gaps: list[float] = []
     stages = 0
     stopped: str | None = None
     last = [0.0]
@@ -528,9 +567,12 @@ def leximin(
             stages += 1
             bound, dual = relax.solve()
             stats["bound"] = bound
-            st = _generate(master, oracle, stats, deadline, rhs, bound, dual, report)
+            st = _generate(
+                master, oracle, stats, deadline, rhs, bound, dual, report, tolerance=tolerance
+            )
             z = st.z
             levels.append(z)
+            stage_gaps.append(st.gap)
             # Every panel in an optimal distribution lies on this face: y . x is at its maximum.
             faces.append((st.dual.copy(), st.value))
             if progress is not None:
@@ -549,12 +591,14 @@ def leximin(
                 h.changeRowBounds(int(t), rhs[t], np.inf)
                 relax.fix(int(t), rhs[t])
             fixed |= newly
-            # Every later stage keeps this one optimal, so its panels stay on this stage's face:
-            # price only panels on it, and retire the columns off it (fewer, better columns).
-            face_y, face_v = faces[-1]
-            eps = 1e-6 * max(1.0, abs(face_v))
-            oracle.add_constraint(np.where(face_y > 1e-12, face_y, 0.0), face_v - eps)
-            master.retire(face_y, face_v - eps)
+            if st.gap <= PRICING_TOLERANCE:
+                # Every later stage keeps this one optimal, so its panels stay on this stage's
+                # face: price only panels on it, and retire the columns off it (fewer, better
+                # columns). A stage closed within a tolerance has no such face.
+                face_y, face_v = faces[-1]
+                eps = 1e-6 * max(1.0, abs(face_v))
+                oracle.add_constraint(np.where(face_y > 1e-12, face_y, 0.0), face_v - eps)
+                master.retire(face_y, face_v - eps)
             if fixed.all():
                 master.solve()  # the last fix changes rows; re-solve so the weights reflect it
                 stats["iterations"] += 1
@@ -591,6 +635,8 @@ def leximin(
         gap=gap,
         bound=bound,
         proven_stages=len(levels),
+        tolerance=tolerance,
+        stage_gaps=stage_gaps,
     )
 
 
