@@ -107,6 +107,27 @@ def test_hard_pool_leximin_is_valid_and_exact() -> None:
     assert d.type_probabilities[d.covered].min() == pytest.approx(d.levels[0], abs=1e-7)
 
 
+def test_tolerance_closes_each_stage_within_it() -> None:
+    inst = hard_instance()
+    exact = leximin(inst)
+    assert exact.tolerance == 0.0 and max(exact.stage_gaps) <= 1e-7
+    assert len(exact.faces) == exact.stages  # every exact stage keeps its face
+    d = leximin(inst, tolerance=0.01)
+    verify_distribution(inst, d)
+    assert d.optimal and d.tolerance == 0.01
+    assert len(d.stage_gaps) == d.stages and max(d.stage_gaps) <= 0.01
+    # The first level is the maximin within the tolerance, and never above it.
+    assert exact.levels[0] - 0.01 - 1e-9 <= d.levels[0] <= exact.levels[0] + 1e-7
+    assert d.type_probabilities[d.covered].min() >= d.levels[0] - 1e-7
+    # Only stages proven exactly have a face (later pricing and the lottery keep to it).
+    assert len(d.faces) == sum(g <= 1e-7 for g in d.stage_gaps)
+    with pytest.raises(InputError, match="tolerance must be at least 0"):
+        SelectionOptions(tolerance=-0.1)
+    s = select(POOL, QUOTAS, 2, legacy_runs=0, panels=10, tolerance=0.001)
+    assert s.optimality()["tolerance"] == 0.001
+    assert s.optimality()["largest_stage_gap"] <= 0.001
+
+
 def test_time_limit_returns_the_best_so_far_with_its_gap() -> None:
     inst = hard_instance(500, 6, 120)
     d = leximin(inst, time_limit=1.0)

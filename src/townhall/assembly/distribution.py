@@ -91,8 +91,8 @@ class Distribution:
     bound: float = 0.0
     #: LEXIMIN stages solved to optimality.
     proven_stages: int = 0
-    #: ``(y, v)`` per LEXIMIN stage: the stage's dual prices and the largest ``y . x`` over
-    #: panels. Panels of every optimal distribution have ``y . x == v`` for all stages.
+    #: ``(y, v)`` per LEXIMIN stage solved exactly: the stage's dual prices and the largest
+    #: ``y . x`` over panels. Panels of every optimal distribution have ``y . x == v``.
     faces: list[tuple[np.ndarray, float]] = field(default_factory=list)
     #: Each stage stops once its proven gap is at most this (0: exact LEXIMIN).
     tolerance: float = 0.0
@@ -528,6 +528,12 @@ def leximin(
         :attr:`Distribution.gap`.
     progress : callable, optional
         Called with a :class:`Progress` after every master solve (at most a few times a second).
+    tolerance : float
+        Close each stage once its proven gap (bound minus level) is at most this; 0 (the
+        default) is the exact LEXIMIN. With a tolerance each level is within it of the best
+        level given the levels before (an epsilon-LEXIMIN); the gap each stage closed with is in
+        :attr:`Distribution.stage_gaps`. The maximin value is then within ``tolerance`` of the
+        exact maximin.
 
     Returns
     -------
@@ -573,8 +579,10 @@ def leximin(
             z = st.z
             levels.append(z)
             stage_gaps.append(st.gap)
-            # Every panel in an optimal distribution lies on this face: y . x is at its maximum.
-            faces.append((st.dual.copy(), st.value))
+            if st.gap <= PRICING_TOLERANCE:
+                # Every panel in an optimal distribution lies on this face: y . x is at its
+                # maximum. (A stage closed within a tolerance has no such face.)
+                faces.append((st.dual.copy(), st.value))
             if progress is not None:
                 progress(Progress(stages, z, st.bound, len(pool.panels), time.perf_counter() - t0))
             if maximin_only:

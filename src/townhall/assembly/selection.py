@@ -56,12 +56,15 @@ class SelectionOptions:
         Seconds allowed for the optimisation. LEXIMIN and maximin then return the best
         distribution found so far with its proven gap (:attr:`Selection.optimal`,
         :attr:`Selection.gap`); Nash welfare stops with an error.
+    tolerance : float
+        LEXIMIN and maximin close each stage once its proven gap is at most this (0, the
+        default: exact); see :func:`~townhall.assembly.distribution.leximin`.
 
     Raises
     ------
     InputError
         An unknown method, fewer than one lottery panel, negative LEGACY runs, a time limit
-        that is not positive.
+        that is not positive, a tolerance outside ``[0, 1)``.
     """
 
     method: str = "leximin"
@@ -72,6 +75,7 @@ class SelectionOptions:
     reference_year: int | None = None
     legacy_runs: int = 1000
     time_limit: float | None = None
+    tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         method = str(self.method).strip().lower()
@@ -91,6 +95,12 @@ class SelectionOptions:
         if self.time_limit is not None and not self.time_limit > 0:
             raise InputError(
                 "The time limit must be a positive number of seconds.", value=self.time_limit
+            )
+        if not 0 <= self.tolerance < 1:
+            raise InputError(
+                "The tolerance must be at least 0 and below 1 (a probability gap).",
+                value=self.tolerance,
+                hint="Use 0 for the exact LEXIMIN, or e.g. 1e-4.",
             )
         hh = self.households
         if isinstance(hh, list | tuple):
@@ -222,8 +232,15 @@ class Selection:
             # An unknown bound (HiGHS failed on the relaxation) is null, not Infinity.
             "gap": float(d.gap) if np.isfinite(d.gap) else None,
             "bound": float(d.bound) if not d.optimal and np.isfinite(d.bound) else None,
+            "tolerance": float(d.tolerance),
+            "largest_stage_gap": float(max(d.stage_gaps, default=0.0)),
         }
-        if d.optimal:
+        if d.optimal and d.tolerance > 0:
+            out["note"] = (
+                f"{d.method.upper()} solved with a tolerance of {d.tolerance:.1e}: each level is "
+                f"proven within {max(d.stage_gaps, default=0.0):.2e} of its best."
+            )
+        elif d.optimal:
             out["note"] = f"{d.method.upper()} solved to optimality."
         else:
             out["note"] = self.optimality_note()
@@ -536,6 +553,7 @@ def run_selection(
                 oracle=oracle,
                 time_limit=time_limit,
                 progress=monitor,
+                tolerance=opts.tolerance,
             )
         type_p = dist.type_probabilities
         timings["optimise"] = time.perf_counter() - t
