@@ -240,5 +240,5 @@ def up(
     console.print(f"[bold]townhall[/] serving the atlas on http://{shown}:{sock.getsockname()[1]}/ "
                   f"with {workers} worker{'s' if workers > 1 else ''}  (Ctrl+C to stop)", highlight=False)
     t0 = time.perf_counter()
-    serve(path, sock, host=host, workers=workers)
+    serve(path, sock, host=host, workers=workers, replace_process=True)
     err_console.print(f"Stopped after {time.perf_counter() - t0:,.0f} s.")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from townhall.measures.inequality import theil_t
-
 
 def weighted_gini(y: np.ndarray, w: np.ndarray) -> float:
     """Gini coefficient of values ``y`` held by ``w`` units each (0 = equal).
@@ -51,6 +49,10 @@ def theil(y: np.ndarray, w: np.ndarray) -> float:
     y = np.asarray(y, float)
     if np.any(y <= 0):
         return float("nan")
+    # Imported here: that module loads PySAL's inequality (and matplotlib), which pages of
+    # a council's funding never need otherwise.
+    from townhall.measures.inequality import theil_t
+
     return theil_t(y, np.asarray(w, float))
 
 

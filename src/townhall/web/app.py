@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,6 +66,7 @@ from townhall.web import (
     towns,
 )
 from townhall.web.cache import CHECK_EVERY, AtlasHolder, Guard
+from townhall.web.supervisor import UVICORN, supervise
 from townhall.web.toolkit import ERROR_RESPONSES, parse_suggestion, render
 
 HERE = Path(__file__).parent
@@ -241,30 +243,30 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(atlas_path: Path, sock: socket.socket, *, host: str = "127.0.0.1", workers: int = 1) -> None:
+def serve(atlas_path: Path, sock: socket.socket, *, host: str = "127.0.0.1", workers: int = 1,
+          replace_process: bool = False) -> None:
     """Serve the atlas on a bound socket until Ctrl+C, with ``workers`` processes.
 
-    One worker serves an app made here; several each make theirs with :func:`app_from_env`
-    (uvicorn's supervisor restarts a worker that dies).
+    One worker serves an app made here; several each make theirs with :func:`app_from_env`,
+    watched by :func:`townhall.web.supervisor.supervise`. With ``replace_process`` (what
+    ``townhall up`` asks for) and several workers, this process becomes that small supervisor
+    (``exec``) and does not return.
     """
     import uvicorn
 
-    common: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 5, "backlog": 2048}
     if workers <= 1:
-        server = uvicorn.Server(uvicorn.Config(create_app(atlas_path, host=host), **common))
+        server = uvicorn.Server(uvicorn.Config(create_app(atlas_path, host=host), **UVICORN))
         server.run(sockets=[sock])
         return
-    from uvicorn.supervisors import Multiprocess
-
     os.environ["TOWNHALL_ATLAS"] = str(Path(atlas_path).absolute())  # read by each worker's factory
     os.environ["TOWNHALL_HOST"] = host
     open_atlas(atlas_path).close()  # a missing or unreadable atlas is said here, once
-    cfg = uvicorn.Config("townhall.web.app:app_from_env", factory=True, workers=workers, **common)
-    import inspect
-
-    # uvicorn before 0.40 took the server's run method as ``target``; later ones make it themselves.
-    kw = {"target": uvicorn.Server(cfg).run} if "target" in inspect.signature(Multiprocess).parameters else {}
-    Multiprocess(cfg, sockets=[sock], **kw).run()
+    if replace_process and os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.set_inheritable(sock.fileno(), True)
+        os.execv(sys.executable, [sys.executable, "-m", "townhall.web.supervisor", str(sock.fileno()), str(workers)])
+    supervise(sock, workers)
 
 
 #: The areas whose routers make up the app, in the order their routes are tried.

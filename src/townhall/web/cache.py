@@ -42,6 +42,9 @@ CHECK_EVERY = 2.0
 RETIRE_AFTER = 120.0
 #: Results kept in memory per atlas and process (least recently used go first).
 MEMO_ENTRIES = 512
+#: Results worked out at the same time per process: more wait their turn, so that a burst of
+#: requests for pages not seen yet cannot hold many analyses' working memory at once.
+COMPUTING_AT_ONCE = 2
 #: Responses kept in memory per process: at most this many bytes in all, each at most RESPONSE_MAX.
 RESPONSES_BYTES = 48 * 1024 * 1024
 RESPONSE_MAX = 2 * 1024 * 1024
@@ -50,7 +53,7 @@ MAX_BODY = 1024 * 1024
 #: Results kept on disk per atlas (beyond this, new results stay in memory only).
 DISK_ENTRIES = 20_000
 #: DuckDB's working memory per worker process for the read-only atlas.
-DUCKDB_MEMORY = "256MB"
+DUCKDB_MEMORY = "128MB"
 
 #: No inline scripts (every script is a file under /static); styles may be inline (SVG charts).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -102,8 +105,51 @@ def _identity(path: Path) -> tuple[int, int, int, int] | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def release_memory() -> None:
+    """Hand memory freed by a large computation back to the system (glibc keeps it otherwise,
+    and each worker process would hold its high-water mark for good)."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to do
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
+
+
+_COMPUTING = threading.BoundedSemaphore(COMPUTING_AT_ONCE)
+_DEPTH = threading.local()
+
+
+@contextlib.contextmanager
+def _computing() -> Any:
+    """A turn to compute; a computation nested in one (a result made from other results)
+    runs in its caller's turn, so that nested ones never wait for each other."""
+    depth = getattr(_DEPTH, "n", 0)
+    if depth:
+        _DEPTH.n = depth + 1
+        try:
+            yield
+        finally:
+            _DEPTH.n = depth
+        return
+    with _COMPUTING:
+        _DEPTH.n = 1
+        try:
+            yield
+        finally:
+            _DEPTH.n = 0
+
+
 class Memo:
-    """A bounded, thread-safe least-recently-used map, with one computation per key at a time."""
+    """A bounded, thread-safe least-recently-used map, with one computation per key at a time
+    (and at most :data:`COMPUTING_AT_ONCE` in the process)."""
 
     def __init__(self, entries: int = MEMO_ENTRIES) -> None:
         self.entries = entries
@@ -116,24 +162,34 @@ class Memo:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]
-            busy = self._busy.setdefault(key, threading.Lock())
-        with busy:  # a second request for the same key waits for the first, then reads its result
-            try:
-                with self._lock:
-                    if key in self._data:
-                        return self._data[key]
-                value = make()
-                with self._lock:
-                    self._data[key] = value
-                    while len(self._data) > self.entries:
-                        self._data.popitem(last=False)
-                return value
-            finally:
-                with self._lock:
-                    self._busy.pop(key, None)
+        # A turn first, then the key's lock: a computation holding a turn may wait for a key,
+        # never a key's holder for a turn, so the turns cannot deadlock.
+        with _computing():
+            with self._lock:
+                if key in self._data:
+                    return self._data[key]
+                busy = self._busy.setdefault(key, threading.Lock())
+            with busy:  # a second request for the same key waits for the first, then reads its result
+                try:
+                    with self._lock:
+                        if key in self._data:
+                            return self._data[key]
+                    value = make()
+                    with self._lock:
+                        self._data[key] = value
+                        while len(self._data) > self.entries:
+                            self._data.popitem(last=False)
+                finally:
+                    with self._lock:
+                        self._busy.pop(key, None)
+        release_memory()
+        return value
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
 
 class DiskCache:
@@ -190,7 +246,40 @@ class DiskCache:
         except (Timeout, OSError):
             return make()
 
-    def response(self, key: str) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def peek(self, key: str) -> tuple[Any] | None:
+        """``(value,)`` if a result for ``key`` is kept on disk (by any worker), else None."""
+        if self.dir is None:
+            return None
+        return self._load(self.dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl")
+
+    def once(self, name: str, work: Callable[[], bool], *, retry_every: float = 5.0) -> None:
+        """Run ``work`` in one worker of the server for this atlas, once.
+
+        The worker that holds ``<name>.lock`` runs it; when ``work`` returns True (all of it
+        done) it leaves ``<name>.done``. The others wait until that file appears or the lock is
+        free again (the work failed in part, or its worker died: the lock goes with its
+        process), then run it themselves, finding on disk whatever was already done. Without a
+        cache folder, every worker runs it.
+        """
+        if self.dir is None:
+            work()
+            return
+        from filelock import FileLock, Timeout
+
+        done = self.dir / f"{name}.done"
+        lock = FileLock(str(self.dir / f"{name}.lock"))
+        while not done.exists():
+            try:
+                with lock.acquire(timeout=0):
+                    if not done.exists() and work():
+                        done.touch()
+                return
+            except Timeout:
+                time.sleep(retry_every)
+            except OSError:  # the folder went away (a rebuilt atlas): nothing more to do here
+                return
+
+    def response(self, key: str) -> Kept | None:
         """A complete response kept by any worker of this server for this atlas, or None."""
         if self.dir is None:
             return None
@@ -201,24 +290,27 @@ class DiskCache:
                 body = fh.read()
         except (OSError, ValueError):
             return None
-        if len(body) != head.get("length"):
+        n, gz_n = head.get("length"), head.get("gzip_length") or 0
+        if not isinstance(n, int) or len(body) != n + gz_n:
             return None
-        return head["status"], [(k.encode("latin-1"), v.encode("latin-1")) for k, v in head["headers"]], body
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in head["headers"]]
+        return Kept(head["status"], headers, body[:n], body[n:] or None)
 
-    def keep_response(self, key: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def keep_response(self, key: str, kept: Kept) -> None:
         """Keep a complete response for the other workers (written atomically)."""
         if self.dir is None:
             return
         file = self.dir / f"r-{hashlib.sha256(key.encode()).hexdigest()[:32]}.bin"
-        head = {"status": status, "length": len(body),
-                "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers]}
+        head = {"status": kept.status, "length": len(kept.body), "gzip_length": len(kept.gzip or b""),
+                "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in kept.headers]}
         tmp = file.with_name(f"{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             if sum(1 for _ in os.scandir(self.dir)) > 2 * DISK_ENTRIES:
                 return
             with open(tmp, "wb") as fh:
                 fh.write(json.dumps(head).encode() + b"\n")
-                fh.write(body)
+                fh.write(kept.body)
+                fh.write(kept.gzip or b"")
             os.replace(tmp, file)
         except OSError:
             with contextlib.suppress(OSError):
@@ -268,6 +360,21 @@ class Served:
             d = self.disk
             return self.memo.get_or_make(key, lambda: d.get_or_make(key, make))
         return self.memo.get_or_make(key, make)
+
+    def precompute(self, key: str, make: Callable[[], Any]) -> None:
+        """Work out ``cached(key, make, disk=True)`` ahead of requests, keeping it on disk only
+        (the worker that does it then holds no more memory than the others)."""
+        if self.disk is None or key in self.memo:
+            self.cached(key, make, disk=True)
+            return
+        self.disk.get_or_make(key, make)
+        release_memory()
+
+    def ready(self, key: str) -> bool:
+        """Whether ``cached(key, ..., disk=True)`` would answer without computing."""
+        if key in self.memo:
+            return True
+        return self.disk is not None and self.disk.peek(key) is not None
 
 
 class AtlasHolder:
@@ -376,28 +483,84 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _UNCACHED_PREFIXES = ("/static/", "/swagger-ui/")
 
 
+#: Types sent gzip-compressed (from the cache) to clients that accept it.
+_COMPRESSIBLE = (b"text/", b"application/json", b"application/geo+json", b"image/svg+xml",
+                 b"application/javascript")
+#: Bodies smaller than this are sent as they are (compression would not pay).
+GZIP_MIN = 1024
+
+
+class Kept:
+    """A complete response kept for replay: its status, headers and body, and the body
+    gzip-compressed when that is worth it (compressed once, when kept, not per request)."""
+
+    __slots__ = ("body", "gzip", "gzip_headers", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                 gzip_body: bytes | None = None) -> None:
+        self.status, self.headers, self.body = status, headers, body
+        ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+        if gzip_body is None and len(body) >= GZIP_MIN and ctype.startswith(_COMPRESSIBLE) and not any(
+                k.lower() == b"content-encoding" for k, _ in headers):
+            import gzip as gz
+
+            packed = gz.compress(body, compresslevel=6, mtime=0)
+            gzip_body = packed if len(packed) < len(body) else None
+        self.gzip = gzip_body
+        self.gzip_headers: list[tuple[bytes, bytes]] | None = None
+        if gzip_body is not None:
+            self.gzip_headers = [(k, _gzip_etag(v) if k.lower() == b"etag" else v) for k, v in headers
+                                 if k.lower() != b"content-length"]
+            self.gzip_headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(gzip_body)).encode())]
+
+    def variant(self, accepts_gzip: bool) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The headers and body to send to a client that does or does not accept gzip."""
+        if accepts_gzip and self.gzip is not None:
+            return self.gzip_headers or [], self.gzip
+        return self.headers, self.body
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzip or b"")
+
+
+def _gzip_etag(etag: bytes) -> bytes:
+    """The compressed variant's own validator (a strong ETag names one exact body)."""
+    return etag[:-1] + b'-gz"' if etag.endswith(b'"') else etag
+
+
+def accepts_gzip(value: bytes) -> bool:
+    """Whether an ``Accept-Encoding`` header value takes gzip (named or ``*``, and not ``q=0``)."""
+    for part in value.split(b","):
+        name, _, params = part.strip().partition(b";")
+        if name.strip().lower() in (b"gzip", b"*"):
+            q = params.strip().lower()
+            return not (q.startswith(b"q=") and q[2:].strip().rstrip(b"0").rstrip(b".") in (b"", b"0"))
+    return False
+
+
 class ResponseCache:
     """Recent complete responses of GET requests, keyed by atlas fingerprint and URL, bounded by bytes."""
 
     def __init__(self, max_bytes: int = RESPONSES_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._data: OrderedDict[tuple[str, str], tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self._data: OrderedDict[tuple[str, str], Kept] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: tuple[str, str]) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def get(self, key: tuple[str, str]) -> Kept | None:
         hit = self._data.get(key)
         if hit is not None:
             self._data.move_to_end(key)
         return hit
 
-    def put(self, key: tuple[str, str], status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        if len(body) > RESPONSE_MAX or key in self._data:
+    def put(self, key: tuple[str, str], kept: Kept) -> None:
+        if len(kept.body) > RESPONSE_MAX or key in self._data:
             return
-        self._data[key] = (status, headers, body)
-        self._bytes += len(body)
+        self._data[key] = kept
+        self._bytes += kept.size
         while self._bytes > self.max_bytes and self._data:
-            _, (_, _, old) = self._data.popitem(last=False)
-            self._bytes -= len(old)
+            _, old = self._data.popitem(last=False)
+            self._bytes -= old.size
 
 
 class Guard:
@@ -441,20 +604,24 @@ class Guard:
         url = path + "?" + scope.get("query_string", b"").decode("latin-1")
         etag = '"' + hashlib.sha256(f"{served.fingerprint}|{url}".encode()).hexdigest()[:32] + '"'
         inm = headers.get(b"if-none-match", b"").decode("latin-1")
-        if inm and (inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]):
-            await send_secure({"type": "http.response.start", "status": 304,
-                               "headers": [(b"etag", etag.encode()), (b"cache-control", b"no-cache")]})
-            await send_secure({"type": "http.response.body", "body": b""})
-            return
+        if inm:
+            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+            for tag in (etag, _gzip_etag(etag.encode()).decode()):
+                if inm.strip() == "*" or tag in tags:
+                    await send_secure({"type": "http.response.start", "status": 304,
+                                       "headers": [(b"etag", tag.encode()), (b"cache-control", b"no-cache"),
+                                                   (b"vary", b"accept-encoding")]})
+                    await send_secure({"type": "http.response.body", "body": b""})
+                    return
         key = (served.fingerprint, url)
         hit = self.responses.get(key)
         if hit is None and served.disk is not None:
             hit = served.disk.response(url)  # made by another worker of this server
             if hit is not None:
-                self.responses.put(key, *hit)
+                self.responses.put(key, hit)
         if hit is not None:
-            status, hdrs, body = hit
-            await send_secure({"type": "http.response.start", "status": status, "headers": hdrs})
+            hdrs, body = hit.variant(accepts_gzip(headers.get(b"accept-encoding", b"")))
+            await send_secure({"type": "http.response.start", "status": hit.status, "headers": hdrs})
             await send_secure({"type": "http.response.body", "body": body})
             return
         start: Message = {}
@@ -467,16 +634,19 @@ class Guard:
                 if any(k.lower() == b"cache-control" and b"no-store" in v.lower() for k, v in message.get("headers", [])):
                     start = {**message, "status": -1}  # the app said not to keep it: no ETag, not stored
                 elif message["status"] == 200:
-                    hdrs = [(k, v) for k, v in message.get("headers", []) if k.lower() not in (b"etag", b"cache-control")]
-                    message["headers"] = [*hdrs, (b"etag", etag.encode()), (b"cache-control", b"no-cache")]
+                    hdrs = [(k, v) for k, v in message.get("headers", [])
+                            if k.lower() not in (b"etag", b"cache-control", b"vary")]
+                    message["headers"] = [*hdrs, (b"etag", etag.encode()), (b"cache-control", b"no-cache"),
+                                          (b"vary", b"accept-encoding")]
             elif message["type"] == "http.response.body" and start.get("status") == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     body = b"".join(chunks)
-                    if not any(k.lower() == b"set-cookie" for k, _ in start["headers"]):
-                        self.responses.put(key, 200, list(start["headers"]), body)
-                        if served.disk is not None and len(body) <= RESPONSE_MAX:
-                            served.disk.keep_response(url, 200, list(start["headers"]), body)
+                    if not any(k.lower() == b"set-cookie" for k, _ in start["headers"]) and len(body) <= RESPONSE_MAX:
+                        kept = Kept(200, list(start["headers"]), body)
+                        self.responses.put(key, kept)
+                        if served.disk is not None:
+                            served.disk.keep_response(url, kept)
             await send_secure(message)
 
         await self.app(scope, receive, send_tagged)

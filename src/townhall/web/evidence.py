@@ -4,42 +4,54 @@
   with its words, source, the figure under each rule with its interval, and the verdict; the CSV is
   one row per claim, quantity and rule.
 
-The claims run once per app (the atlas is immutable) and are cached; the analysis is
+The claims run once per server (the atlas is immutable): the server works them out in its
+warm-up and keeps the report beside the atlas for every worker; the analysis is
 :mod:`townhall.evidence`.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 
-from townhall.web.toolkit import View, atlas_of, page_and_api
+from townhall.web.toolkit import View, atlas_of, cached, page_and_api
+
+if TYPE_CHECKING:
+    from townhall.evidence import EvidenceReport
 
 router = APIRouter()
 _api = APIRouter()
-_LOCK = threading.Lock()
 #: Where a claim's method link points (the repository's docs).
 DOCS_BASE = "https://github.com/townhall-uk/townhall/blob/main/"
+
+
+#: The key of the report with every claim (the server works it out ahead, in its warm-up).
+EVIDENCE_KEY = "evidence:*"
+
+
+def report_for(request: Request, claim: str | None = None) -> EvidenceReport:
+    """The evidence report for one claim or all, computed once per server (kept beside the atlas)."""
+    from townhall.evidence import run_evidence
+
+    def whole() -> EvidenceReport:
+        return cached(request, EVIDENCE_KEY, lambda: run_evidence(atlas_of(request)), disk=True)
+
+    if claim is None:
+        return whole()
+    served = request.scope.get("state", {}).get("served")
+    if served is not None and served.ready(EVIDENCE_KEY):
+        full = whole()
+        if any(c.claim.id == claim for c in full.claims):  # its card, rather than run it again
+            return replace(full, claims=[c for c in full.claims if c.claim.id == claim])
+    return cached(request, f"evidence:{claim}", lambda: run_evidence(atlas_of(request), claim=claim), disk=True)
 
 
 @page_and_api(router, _api, "/evidence", "evidence.html",
               summary="Claims about towns and cities tested against the atlas", tags=["evidence"])
 def evidence_view(request: Request, claim: str | None = None) -> View:
-    from townhall.evidence import run_evidence
-
-    cache = request.app.state.cache
-    key = f"evidence:{claim or '*'}"
-    with _LOCK:  # one run at a time: the towns bootstrap is heavy
-        if key not in cache:
-            full = cache.get("evidence:*")
-            if claim is not None and full is not None and any(c.claim.id == claim for c in full.claims):
-                # Already run with every claim: take its card rather than run it again.
-                cache[key] = replace(full, claims=[c for c in full.claims if c.claim.id == claim])
-            else:
-                cache[key] = run_evidence(atlas_of(request), claim=claim)
-    report = cache[key]
+    report = report_for(request, claim)
     d = report.as_dict()
     for c in d["claims"]:
         m = c["method"]

@@ -22,7 +22,9 @@ app's cache.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -47,9 +49,11 @@ from townhall.levels import (
     label,
 )
 from townhall.web import charts, maps
+from townhall.web.evidence import EVIDENCE_KEY
 from townhall.web.places import drawn, publisher_of, zoom_regions
 from townhall.web.toolkit import (
     ERROR_RESPONSES,
+    GEOJSON_RESPONSES,
     View,
     atlas_of,
     cached,
@@ -67,21 +71,26 @@ INDEX_LEVELS = (COUNCIL, TOWN, SEAT, SMALL_AREA_2021)
 #: The default indicator of the inequality and hot-spot pages (as the CLI's).
 DEFAULT_INDICATOR = "imd25_income_score"
 
-_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+#: Nice value of the warm-up thread: requests come first on a busy machine.
+WARM_NICE = 10
+
+
+_WARMING = threading.local()
 
 
 def slow(app: FastAPI, key: str, make: Callable[[], Any]) -> Any:
-    """A slow result computed once per app: other requests for it wait instead of recomputing."""
-    cache = app.state.cache
-    if key in cache:
-        return cache[key]
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(f"{id(app)}:{key}", threading.Lock())
-    with lock:
-        if key not in cache:
-            cache[key] = make()
-    return cache[key]
+    """A slow result computed once per server: kept beside the atlas and shared by the worker
+    processes; other requests for it wait instead of recomputing."""
+    served = app.state.holder.get()
+    if getattr(_WARMING, "on", False):  # worked out ahead of requests: kept on disk, not in memory
+        served.precompute(key, make)
+        return None
+    return served.cached(key, make, disk=True)
+
+
+def _ready(app: FastAPI, key: str) -> bool:
+    return app.state.holder.get().ready(key)
 
 
 # -- the slow analyses, each computed once per app ---------------------------------------------------
@@ -141,6 +150,13 @@ def hotspots(app: FastAPI, indicator: str, level: str) -> Any:
     return slow(app, f"measures:lisa:{indicator}:{level}", lambda: run(app.state.atlas, indicator, level))
 
 
+def evidence(app: FastAPI) -> Any:
+    """Every shipped claim tested against the atlas (the evidence page's report)."""
+    from townhall.evidence import run_evidence
+
+    return slow(app, EVIDENCE_KEY, lambda: run_evidence(app.state.atlas))
+
+
 def findings(app: FastAPI, compute: bool = True) -> dict[str, Any]:
     """The front page's headline answers; with ``compute=False`` only those already worked out.
 
@@ -148,16 +164,15 @@ def findings(app: FastAPI, compute: bool = True) -> dict[str, Any]:
     (the five most left-behind councils), ``inequality`` (the five councils whose small areas differ
     most in income deprivation); each None when not (yet) available.
     """
-    cache = app.state.cache
     out: dict[str, Any] = {"towns": None, "left_behind": None, "inequality": None}
-    if compute or "measures:towns" in cache:
+    if compute or _ready(app, "measures:towns"):
         try:
             h = towns_sensitivity(app).headlines["nearest"]
             out["towns"] = {"share": h.share, "lower": h.lower, "upper": h.upper, "towns": h.n_towns,
                             "worse": h.n_worse, "min_domains": h.min_domains, "n_draws": h.n_draws}
         except TownhallError:
             pass
-    if compute or f"measures:within:{DEFAULT_INDICATOR}" in cache:
+    if compute or _ready(app, f"measures:within:{DEFAULT_INDICATOR}"):
         try:
             t = within_councils(app, DEFAULT_INDICATOR)
             names = app.state.atlas.areas(COUNCIL).set_index("code")["name"]
@@ -166,7 +181,7 @@ def findings(app: FastAPI, compute: bool = True) -> dict[str, Any]:
                                  for g, tt, m in zip(top["group"], top["T"], top["mean"], strict=True)]
         except TownhallError:
             pass
-    if compute or f"measures:olbi:{COUNCIL}" in cache:
+    if compute or _ready(app, f"measures:olbi:{COUNCIL}"):
         try:
             run = left_behind(app, COUNCIL)
             out["left_behind"] = records(run.table.head(5)[["code", "name", "score", "rank", "lower", "upper"]])
@@ -175,28 +190,64 @@ def findings(app: FastAPI, compute: bool = True) -> dict[str, Any]:
     return out
 
 
-def _warm(app: FastAPI) -> None:
-    """Compute the slow results in the order people are likely to ask for them."""
+def warm_steps(app: FastAPI) -> bool:
+    """Work out the slow results in the order people are likely to ask for them, keeping each
+    beside the atlas (not in this process's memory); True if every one was made."""
     steps: list[Callable[[], Any]] = [
         lambda: towns_sensitivity(app), lambda: within_councils(app, DEFAULT_INDICATOR),
         lambda: left_behind(app, COUNCIL), lambda: left_behind(app, SMALL_AREA_2021), lambda: validation(app),
         lambda: hotspots(app, DEFAULT_INDICATOR, SMALL_AREA_2021),
         lambda: inequality(app, "class", DEFAULT_INDICATOR), lambda: gini(app, DEFAULT_INDICATOR),
+        lambda: evidence(app),
     ]
-    for s in steps:
-        try:
-            s()
-        except Exception:
-            continue
+    _WARMING.on = True
+    ok = True
+    try:
+        for s in steps:
+            try:
+                s()
+            except Exception:
+                ok = False
+    finally:
+        _WARMING.on = False
+    return ok
+
+
+def warm(app: FastAPI) -> None:
+    """The server's warm-up: :func:`warm_steps` once per server (one worker does it, the others
+    find the results beside the atlas), at low priority so that requests come first.
+
+    The work runs in a child process (``python -m townhall.web.warm``): the workers keep their
+    cores' time and memory for requests, the child's memory goes back to the system when it
+    ends, it stops with the server, and no thread of the server is left inside DuckDB when the
+    server exits (which would abort the process). Where nothing can be kept beside the atlas,
+    this process works them out itself.
+    """
+    served = app.state.holder.get()
+    if served.disk is None:  # nothing to share results through: this process keeps them
+        with contextlib.suppress(AttributeError, OSError):  # Linux: a thread's own priority
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_NICE)
+        warm_steps(app)
+        return
+    import subprocess
+    import sys
+
+    def child() -> bool:
+        # Its stdin is a pipe held by this process: at its end (the server stopped), the child stops.
+        proc = subprocess.Popen([sys.executable, "-m", "townhall.web.warm", str(app.state.holder.path)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return proc.wait() == 0
+
+    served.disk.once("warm", child)
 
 
 def start_warm(app: FastAPI) -> None:
-    """Start the warm-up thread once per app."""
+    """Start the warm-up once per app (a daemon thread that starts and waits for the child)."""
     with _LOCKS_GUARD:
         if getattr(app.state, "warming", False):
             return
         app.state.warming = True
-    threading.Thread(target=_warm, args=(app,), name="townhall-warm", daemon=True).start()
+    threading.Thread(target=warm, args=(app,), name="townhall-warm", daemon=True).start()
 
 
 @asynccontextmanager
@@ -371,7 +422,7 @@ def towns_view(request: Request, rule: Rule = "nearest", region: str = "") -> Vi
     return View(d, table, f"towns-{rule}", ctx, page_rows=0)
 
 
-@api.get("/api/towns.geojson", summary="Towns and their verdicts as GeoJSON")
+@api.get("/api/towns.geojson", summary="Towns and their verdicts as GeoJSON", responses=GEOJSON_RESPONSES)
 def towns_geojson(request: Request, rule: Rule = "nearest") -> Response:
     h = towns_sensitivity(request.app).headlines[rule]
     t = h.towns.rename(columns={"town": "code"})[["code", "city", "composite_gap", "domains_worse", "worse"]]
@@ -412,7 +463,7 @@ def _weights(run: Any) -> pd.DataFrame:
     return weights_table(run)
 
 
-@api.get("/api/left-behind.geojson", summary="The open left-behind index as GeoJSON")
+@api.get("/api/left-behind.geojson", summary="The open left-behind index as GeoJSON", responses=GEOJSON_RESPONSES)
 def left_behind_geojson(request: Request, level: str = COUNCIL) -> Response:
     check_level(level, INDEX_LEVELS)
     run = left_behind(request.app, level)
@@ -468,7 +519,7 @@ def inequality_view(request: Request, by: By = "class", indicator: str = DEFAULT
     return View(d, groups, f"inequality-{by}-{indicator}", ctx)
 
 
-@api.get("/api/inequality.geojson", summary="Within-council inequality as GeoJSON")
+@api.get("/api/inequality.geojson", summary="Within-council inequality as GeoJSON", responses=GEOJSON_RESPONSES)
 def inequality_geojson(request: Request, indicator: str = DEFAULT_INDICATOR) -> Response:
     w = within_councils(request.app, indicator).by_group.rename(columns={"group": "code"})
     shp = maps.shapes(atlas_of(request), COUNCIL, "geo")
@@ -510,7 +561,7 @@ def hotspots_view(request: Request, indicator: str = DEFAULT_INDICATOR, level: s
                 page_rows=0)
 
 
-@api.get("/api/hotspots.geojson", summary="Hot and cold spots as GeoJSON (points for small areas)")
+@api.get("/api/hotspots.geojson", summary="Hot and cold spots as GeoJSON (points for small areas)", responses=GEOJSON_RESPONSES)
 def hotspots_geojson(request: Request, indicator: str = DEFAULT_INDICATOR, level: str = SMALL_AREA_2021) -> Response:
     h = hotspots(request.app, indicator, level)
     pts = h.table

@@ -40,6 +40,7 @@ from townhall.version import __version__
 from townhall.web import charts, maps, towns
 from townhall.web.toolkit import (
     ERROR_RESPONSES,
+    GEOJSON_RESPONSES,
     Format,
     atlas_of,
     cached,
@@ -859,7 +860,7 @@ def indicator_map_svg(request: Request, indicator: str, level: str = "", period:
     return charts.svg_response(m["svg"], f"{indicator}-{lv}-{m.get('period')}")
 
 
-@api.get("/indicator/{indicator}/map.geojson", summary="An indicator's map as GeoJSON")
+@api.get("/indicator/{indicator}/map.geojson", summary="An indicator's map as GeoJSON", responses=GEOJSON_RESPONSES)
 def api_indicator_geojson(request: Request, indicator: str, level: str = "", period: str = "",
                           region: str = "") -> Response:
     """The simplified shapes of a level (British National Grid metres) with the indicator's values,

@@ -456,3 +456,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad request: an unknown level, period, rule or a malformed parameter"},
     404: {"description": "No such place, indicator or item; the body suggests close matches"},
 }
+#: What a GeoJSON download route answers (a FeatureCollection, as a file).
+GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A GeoJSON FeatureCollection",
+          "content": {"application/geo+json": {"schema": {"type": "object"}}}},
+    **ERROR_RESPONSES,
+}
