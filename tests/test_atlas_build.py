@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from townhall.cli import app
+from web_fixture import wait_until_serving
 
 runner = CliRunner()
 
@@ -134,15 +134,7 @@ def test_up_serves_the_atlas(atlas_env, source_cache):
     proc = subprocess.Popen([sys.executable, "-c", "from townhall.cli import main; main()", "up", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/place/lad/E08000010", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read() if proc.poll() is not None else "server did not start") from None
-                time.sleep(0.3)
+        r = wait_until_serving(proc, f"http://127.0.0.1:{port}/api/place/lad/E08000010", timeout=60)
         assert r.status_code == 200
         assert r.json()["area"]["population"] == 344_922
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200

@@ -13,13 +13,12 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from townhall.web import cache as web_cache
 from townhall.web.cache import COMPUTING_AT_ONCE, DiskCache, Kept, Memo, accepts_gzip
-from web_fixture import make_tiny_atlas
+from web_fixture import make_tiny_atlas, wait_until_serving
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -158,15 +157,7 @@ def test_up_with_workers_leaves_a_small_supervisor(atlas_env: Path) -> None:
                              "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/levels", timeout=5)
-                break
-            except httpx.TransportError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read() if proc.poll() is not None else "no server") from None
-                time.sleep(0.3)
+        r = wait_until_serving(proc, f"http://127.0.0.1:{port}/api/levels")
         assert r.status_code == 200
         # The process 'townhall up' started is now the supervisor: it holds no atlas or pandas.
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")

@@ -8,10 +8,12 @@ and two source rows.
 
 from __future__ import annotations
 
+import subprocess
 from importlib import resources
 from pathlib import Path
 
 import duckdb
+import httpx
 
 from townhall.api import normalise_name
 
@@ -115,3 +117,19 @@ def make_tiny_atlas(path: str | Path) -> Path:
     finally:
         con.close()
     return path
+
+
+def wait_until_serving(proc: subprocess.Popen[str], url: str, timeout: float = 90.0) -> httpx.Response:
+    """The first answer of a server started as ``proc`` to ``url`` (polled), or an assertion
+    error with the server's stderr if it stopped, or after ``timeout`` seconds."""
+    import time
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            if time.time() > deadline or proc.poll() is not None:
+                raise AssertionError(proc.stderr.read() if proc.poll() is not None and proc.stderr
+                                     else "server did not start") from None
+            time.sleep(0.3)
