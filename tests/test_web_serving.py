@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from townhall.web import cache as web_cache
-from townhall.web.cache import COMPUTING_AT_ONCE, DiskCache, Kept, Memo, accepts_gzip
+from townhall.web.cache import COMPUTING_AT_ONCE, DiskCache, Kept, Memo
+from townhall.web.guard import accepts_gzip
 from web_fixture import make_tiny_atlas, wait_until_serving
 
 

@@ -15,7 +15,7 @@ are served offline at ``/docs`` (Swagger UI 5 from the ``swagger-ui-py`` package
 Serving (:func:`bind`, :func:`serve`, ``townhall up --workers N``): the port is bound
 before anything is announced; with several workers each process builds its app from
 :func:`app_from_env` (``TOWNHALL_ATLAS``) over the same read-only atlas. In front of the
-routes, :class:`townhall.web.cache.Guard` picks up a rebuilt atlas without a restart, answers
+routes, :class:`townhall.web.guard.Guard` picks up a rebuilt atlas without a restart, answers
 ``If-None-Match`` with 304 (ETags keyed by the atlas fingerprint), keeps recent responses,
 limits request bodies to 1 MB and sets the security headers (a Content-Security-Policy with
 no inline scripts, ``nosniff``, a same-origin referrer, no framing). On a host other than
@@ -65,7 +65,8 @@ from townhall.web import (
     places,
     towns,
 )
-from townhall.web.cache import CHECK_EVERY, AtlasHolder, Guard
+from townhall.web.cache import CHECK_EVERY, AtlasHolder
+from townhall.web.guard import Guard
 from townhall.web.supervisor import UVICORN, supervise
 from townhall.web.toolkit import ERROR_RESPONSES, parse_suggestion, render
 

@@ -12,9 +12,10 @@ rename) while a server runs. So:
   atlas with its fingerprint and a bounded in-memory memo; expensive analyses (a comparison,
   a town's gaps) are also kept on disk beside the atlas (``.<atlas>.cache/<fingerprint>/``)
   so that several worker processes compute each one once, not once each.
-- :class:`Guard` is the ASGI middleware in front of the app: it picks the atlas for each
-  request, answers ``If-None-Match`` with 304 from ETags keyed by the fingerprint, keeps
-  recent responses (bounded by bytes), limits request bodies, and adds the security headers.
+- :class:`Kept` is a whole response as replayed (with its gzip form, compressed once);
+  the ASGI guard that replays them is :mod:`townhall.web.guard`.
+- At most :data:`COMPUTING_AT_ONCE` results are worked out at once per process, and memory
+  freed by each goes back to the system.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,27 +46,10 @@ MEMO_ENTRIES = 512
 #: Results worked out at the same time per process: more wait their turn, so that a burst of
 #: requests for pages not seen yet cannot hold many analyses' working memory at once.
 COMPUTING_AT_ONCE = 2
-#: Responses kept in memory per process: at most this many bytes in all, each at most RESPONSE_MAX.
-RESPONSES_BYTES = 48 * 1024 * 1024
-RESPONSE_MAX = 2 * 1024 * 1024
-#: Largest request body accepted (a TOML upload is a few kB).
-MAX_BODY = 1024 * 1024
 #: Results kept on disk per atlas (beyond this, new results stay in memory only).
 DISK_ENTRIES = 20_000
 #: DuckDB's working memory per worker process for the read-only atlas.
 DUCKDB_MEMORY = "128MB"
-
-#: No inline scripts (every script is a file under /static); styles may be inline (SVG charts).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-       "frame-ancestors 'none'")
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
 
 
 def code_fingerprint() -> str:
@@ -472,17 +456,7 @@ class AtlasHolder:
                 self._links = None
 
 
-# -- the ASGI guard ---------------------------------------------------------------------------
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-#: Paths whose responses are files with their own validators (StaticFiles' ETag).
-_UNCACHED_PREFIXES = ("/static/", "/swagger-ui/")
-
-
+# -- responses as kept ------------------------------------------------------------------------
 #: Types sent gzip-compressed (from the cache) to clients that accept it.
 _COMPRESSIBLE = (b"text/", b"application/json", b"application/geo+json", b"image/svg+xml",
                  b"application/javascript")
@@ -509,7 +483,7 @@ class Kept:
         self.gzip = gzip_body
         self.gzip_headers: list[tuple[bytes, bytes]] | None = None
         if gzip_body is not None:
-            self.gzip_headers = [(k, _gzip_etag(v) if k.lower() == b"etag" else v) for k, v in headers
+            self.gzip_headers = [(k, gzip_etag(v) if k.lower() == b"etag" else v) for k, v in headers
                                  if k.lower() != b"content-length"]
             self.gzip_headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(gzip_body)).encode())]
 
@@ -524,154 +498,6 @@ class Kept:
         return len(self.body) + len(self.gzip or b"")
 
 
-def _gzip_etag(etag: bytes) -> bytes:
+def gzip_etag(etag: bytes) -> bytes:
     """The compressed variant's own validator (a strong ETag names one exact body)."""
     return etag[:-1] + b'-gz"' if etag.endswith(b'"') else etag
-
-
-def accepts_gzip(value: bytes) -> bool:
-    """Whether an ``Accept-Encoding`` header value takes gzip (named or ``*``, and not ``q=0``)."""
-    for part in value.split(b","):
-        name, _, params = part.strip().partition(b";")
-        if name.strip().lower() in (b"gzip", b"*"):
-            q = params.strip().lower()
-            return not (q.startswith(b"q=") and q[2:].strip().rstrip(b"0").rstrip(b".") in (b"", b"0"))
-    return False
-
-
-class ResponseCache:
-    """Recent complete responses of GET requests, keyed by atlas fingerprint and URL, bounded by bytes."""
-
-    def __init__(self, max_bytes: int = RESPONSES_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._data: OrderedDict[tuple[str, str], Kept] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: tuple[str, str]) -> Kept | None:
-        hit = self._data.get(key)
-        if hit is not None:
-            self._data.move_to_end(key)
-        return hit
-
-    def put(self, key: tuple[str, str], kept: Kept) -> None:
-        if len(kept.body) > RESPONSE_MAX or key in self._data:
-            return
-        self._data[key] = kept
-        self._bytes += kept.size
-        while self._bytes > self.max_bytes and self._data:
-            _, old = self._data.popitem(last=False)
-            self._bytes -= old.size
-
-
-class Guard:
-    """ASGI middleware: atlas per request, ETag / 304, response cache, body limit, security headers.
-
-    Parameters
-    ----------
-    app : ASGI app
-        The FastAPI app (its routes read the atlas through :func:`townhall.web.toolkit.atlas_of`).
-    holder : AtlasHolder
-        The atlas being served.
-    max_body : int
-        Largest request body accepted, in bytes (413 above it).
-    """
-
-    def __init__(self, app: ASGIApp, holder: AtlasHolder, max_body: int = MAX_BODY) -> None:
-        self.app, self.holder, self.max_body = app, holder, max_body
-        self.responses = ResponseCache()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        served = self.holder.get()
-        scope.setdefault("state", {})["served"] = served
-
-        async def send_secure(message: Message) -> None:
-            if message["type"] == "http.response.start":  # a copy: cached headers stay without these
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
-            await send(message)
-
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _plain(send_secure, 413, f"Request body over {self.max_body // 1024} kB.")
-            return
-        path = scope.get("path", "")
-        if scope.get("method") != "GET" or path.startswith(_UNCACHED_PREFIXES):
-            await self.app(scope, _limited(receive, self.max_body), send_secure)
-            return
-        url = path + "?" + scope.get("query_string", b"").decode("latin-1")
-        etag = '"' + hashlib.sha256(f"{served.fingerprint}|{url}".encode()).hexdigest()[:32] + '"'
-        inm = headers.get(b"if-none-match", b"").decode("latin-1")
-        if inm:
-            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
-            for tag in (etag, _gzip_etag(etag.encode()).decode()):
-                if inm.strip() == "*" or tag in tags:
-                    await send_secure({"type": "http.response.start", "status": 304,
-                                       "headers": [(b"etag", tag.encode()), (b"cache-control", b"no-cache"),
-                                                   (b"vary", b"accept-encoding")]})
-                    await send_secure({"type": "http.response.body", "body": b""})
-                    return
-        key = (served.fingerprint, url)
-        hit = self.responses.get(key)
-        if hit is None and served.disk is not None:
-            hit = served.disk.response(url)  # made by another worker of this server
-            if hit is not None:
-                self.responses.put(key, hit)
-        if hit is not None:
-            hdrs, body = hit.variant(accepts_gzip(headers.get(b"accept-encoding", b"")))
-            await send_secure({"type": "http.response.start", "status": hit.status, "headers": hdrs})
-            await send_secure({"type": "http.response.body", "body": body})
-            return
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def send_tagged(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                if any(k.lower() == b"cache-control" and b"no-store" in v.lower() for k, v in message.get("headers", [])):
-                    start = {**message, "status": -1}  # the app said not to keep it: no ETag, not stored
-                elif message["status"] == 200:
-                    hdrs = [(k, v) for k, v in message.get("headers", [])
-                            if k.lower() not in (b"etag", b"cache-control", b"vary")]
-                    message["headers"] = [*hdrs, (b"etag", etag.encode()), (b"cache-control", b"no-cache"),
-                                          (b"vary", b"accept-encoding")]
-            elif message["type"] == "http.response.body" and start.get("status") == 200:
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    body = b"".join(chunks)
-                    if not any(k.lower() == b"set-cookie" for k, _ in start["headers"]) and len(body) <= RESPONSE_MAX:
-                        kept = Kept(200, list(start["headers"]), body)
-                        self.responses.put(key, kept)
-                        if served.disk is not None:
-                            served.disk.keep_response(url, kept)
-            await send_secure(message)
-
-        await self.app(scope, receive, send_tagged)
-
-
-def _limited(receive: Receive, max_body: int) -> Receive:
-    """A receive that stops a body (sent in chunks, without a length) at ``max_body`` bytes."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > max_body:
-                from starlette.exceptions import HTTPException
-
-                raise HTTPException(413, f"Request body over {max_body // 1024} kB.")
-        return message
-
-    return wrapped
-
-
-async def _plain(send: Send, status: int, text: str) -> None:
-    body = json.dumps({"error": "HTTPError", "message": text, "hint": None}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
