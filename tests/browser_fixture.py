@@ -3,10 +3,15 @@
 - :func:`serve` runs an app with uvicorn on 127.0.0.1 (a free port) in a thread;
 - :func:`launch` starts Debian's Chromium through Playwright with the workplace flags;
 - :class:`Guard` blocks and records every request to a host other than 127.0.0.1 and
-  collects console errors and page errors, so a test can assert both lists are empty.
+  collects console errors and page errors, so a test can assert both lists are empty;
+- :func:`browser` and :func:`atlas_server` are module-scoped fixtures (Chromium; the whole
+  app over the session's real atlas).
 
-Tests import these and keep their own module-scoped fixtures (a server over the atlas
-they need), so one test file's server never leaks into another's.
+A test module takes the fixtures by assigning them to module names, e.g.
+``browser, server = browser_fixture.browser, browser_fixture.atlas_server``: pytest then
+makes one per test module, so one test file's server never leaks into another's (and an
+assignment, unlike a bare import, is not an unused import to the linter). A module that
+needs another app (a tiny synthetic atlas, say) writes its own ``server`` with :func:`serve`.
 """
 
 from __future__ import annotations
@@ -73,8 +78,34 @@ def launch() -> Iterator[Any]:
             b.close()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test module."""
+    with launch() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def atlas_server(atlas_path: Path) -> Iterator[str]:
+    """The whole app over the session's real atlas, one server per test module; yields its URL."""
+    from townhall.web.app import create_app
+
+    with serve(create_app(atlas_path)) as url:
+        yield url
+
+
 class Guard:
     """A page whose requests may go to 127.0.0.1 only, with its console errors collected.
+
+    Parameters
+    ----------
+    browser : playwright Browser
+    width : int, optional
+        Viewport width in pixels (900 px high); Playwright's default viewport when omitted.
+    timeout : float, optional
+        Default timeout in milliseconds for the page's actions and navigations.
+    **context
+        Passed to ``browser.new_context`` (``bypass_csp=True``, say, to inject a script tag).
 
     Attributes
     ----------
@@ -85,9 +116,14 @@ class Guard:
         Console errors and uncaught page errors.
     """
 
-    def __init__(self, browser: Any, **context: Any) -> None:
+    def __init__(self, browser: Any, width: int | None = None, timeout: float | None = None,
+                 **context: Any) -> None:
+        if width is not None:
+            context["viewport"] = {"width": width, "height": 900}
         self.context = browser.new_context(**context)
         self.page = self.context.new_page()
+        if timeout is not None:
+            self.page.set_default_timeout(timeout)
         self.outside: list[str] = []
         self.errors: list[str] = []
         self.page.route("**/*", self._route)

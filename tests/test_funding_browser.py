@@ -3,29 +3,14 @@ scheme in the form changes the winners-and-losers table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from browser_fixture import Guard, launch, needs_chromium, serve
+import browser_fixture
+from browser_fixture import Guard, needs_chromium
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def server(atlas_path: Path) -> Iterator[str]:
-    from townhall.web.app import create_app
-
-    with serve(create_app(atlas_path)) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch() as b:
-        yield b
+browser, server = browser_fixture.browser, browser_fixture.atlas_server
 
 
 def test_lab_renders_and_the_scheme_changes_the_table(server: str, browser: Any, tmp_path: Path) -> None:

@@ -2,74 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
 
-import pytest
+import browser_fixture
+from browser_fixture import Guard, needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian Chromium at /usr/bin/chromium (apt-get install chromium)"),
-]
+pytestmark = needs_chromium
+browser, server = browser_fixture.browser, browser_fixture.atlas_server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(atlas_path: Path) -> Iterator[str]:
-    import uvicorn
-
-    from townhall.web.app import create_app
-
-    app = create_app(atlas_path)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def test_place_page_shows_facilities_and_closures(server: str, browser: object) -> None:
-    page = browser.new_page()
-    outside: list[str] = []
-
-    def guard(route: object) -> None:
-        if urlparse(route.request.url).hostname != "127.0.0.1":
-            outside.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route("**/*", guard)
+def test_place_page_shows_facilities_and_closures(server: str, browser: Any) -> None:
+    g = Guard(browser)
+    page = g.page
     page.goto(server + "/infrastructure/place/lad/E06000001", timeout=120_000)
     assert page.text_content("h1") == "Social infrastructure in Hartlepool"
     events = page.text_content("#events")
@@ -83,4 +27,5 @@ def test_place_page_shows_facilities_and_closures(server: str, browser: object) 
     page.goto(server + "/infrastructure", timeout=180_000)
     assert "Small town" in page.text_content("#closures")
     assert page.locator("#by-class svg circle").count() >= 5
-    assert outside == []
+    assert g.outside == []
+    g.close()

@@ -12,26 +12,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+import browser_fixture
+from browser_fixture import Guard, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian Chromium at /usr/bin/chromium (apt-get install chromium)"),
-]
+pytestmark = needs_chromium
+browser, server = browser_fixture.browser, browser_fixture.atlas_server
 
 #: The pages that must render without console errors, with their screenshot names.
 PAGES = {
@@ -46,42 +38,6 @@ PAGES = {
     "hotspots": "/hotspots",
     "similar": "/similar?place=Wigan&level=lad",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(atlas_path: Path) -> Iterator[str]:
-    import uvicorn
-
-    from townhall.web.app import create_app
-
-    app = create_app(atlas_path)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,29 +59,11 @@ def axe_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return js
 
 
-class Guard:
-    """Blocks and records every request to a host other than 127.0.0.1; records console errors."""
-
-    def __init__(self, page: object) -> None:
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        page.route("**/*", self._route)
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _route(self, route: object) -> None:
-        if urlparse(route.request.url).hostname != "127.0.0.1":
-            self.outside.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-
-def _open(browser: object, width: int, bypass_csp: bool = False) -> tuple[object, Guard]:
-    # bypass_csp only for the accessibility check, which injects axe-core as a script tag.
-    page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=bypass_csp)
-    page.set_default_timeout(180_000)  # the first visit to an analysis computes it
-    return page, Guard(page)
+def _open(browser: Any, width: int, bypass_csp: bool = False) -> tuple[Any, Guard]:
+    # bypass_csp only for the accessibility check, which injects axe-core as a script tag;
+    # the first visit to an analysis computes it, hence the long timeout.
+    guard = Guard(browser, width=width, timeout=180_000, bypass_csp=bypass_csp)
+    return guard.page, guard
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +74,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def test_pages_render_offline_without_errors_at_both_widths(server: str, browser: object, shots: Path) -> None:
+def test_pages_render_offline_without_errors_at_both_widths(server: str, browser: Any, shots: Path) -> None:
     for width in (1400, 390):
         page, guard = _open(browser, width)
         for name, url in PAGES.items():
@@ -150,11 +88,11 @@ def test_pages_render_offline_without_errors_at_both_widths(server: str, browser
                 assert over <= 392, (url, over)
         assert guard.errors == [], guard.errors
         assert guard.outside == [], guard.outside
-        page.close()
+        guard.close()
     print(f"screenshots in {shots}")
 
 
-def test_council_map_has_one_shape_per_english_council_and_hover_and_click(server: str, browser: object) -> None:
+def test_council_map_has_one_shape_per_english_council_and_hover_and_click(server: str, browser: Any) -> None:
     page, guard = _open(browser, 1400)
     page.goto(server + "/indicator/imd25_imd_score?level=lad")
     shapes = page.locator("svg.map .areas a[data-code]")
@@ -170,10 +108,10 @@ def test_council_map_has_one_shape_per_english_council_and_hover_and_click(serve
     page.wait_for_url(server + "/place/lad/E08000010")
     assert page.text_content("h1") == "Wigan"
     assert guard.errors == [] and guard.outside == []
-    page.close()
+    guard.close()
 
 
-def test_seat_map_has_575_english_and_welsh_seats(server: str, browser: object) -> None:
+def test_seat_map_has_575_english_and_welsh_seats(server: str, browser: Any) -> None:
     page, guard = _open(browser, 1400)
     page.goto(server + "/indicator/census21_pop?level=pcon24")
     assert page.locator("svg.map .areas a[data-code]").count() == 575  # 543 English + 32 Welsh
@@ -182,20 +120,20 @@ def test_seat_map_has_575_english_and_welsh_seats(server: str, browser: object) 
     page.wait_for_url(server + "/place/pcon24/E14001063")
     assert page.text_content("h1") == "Aldershot"
     assert guard.errors == [] and guard.outside == []
-    page.close()
+    guard.close()
 
 
-def test_region_zoom_and_hex_map(server: str, browser: object) -> None:
+def test_region_zoom_and_hex_map(server: str, browser: Any) -> None:
     page, guard = _open(browser, 1400)
     page.goto(server + "/indicator/imd25_imd_score?level=lad&region=E12000002")
     assert page.locator("svg.map .areas a[data-code]").count() == 35  # the North West since Cumbria became two councils (2023)
     page.goto(server + "/indicator/imd25_imd_score?level=lad&kind=hex")
     assert page.locator("svg.map.hex .areas a[data-code]").count() == 296
     assert guard.errors == [] and guard.outside == []
-    page.close()
+    guard.close()
 
 
-def test_no_serious_accessibility_violations(server: str, browser: object, axe_js: Path) -> None:
+def test_no_serious_accessibility_violations(server: str, browser: Any, axe_js: Path) -> None:
     page, guard = _open(browser, 1400, bypass_csp=True)
     found = {}
     for name, url in PAGES.items():
@@ -208,4 +146,4 @@ def test_no_serious_accessibility_violations(server: str, browser: object, axe_j
             found[name] = bad
     assert found == {}
     assert guard.outside == []
-    page.close()
+    guard.close()
