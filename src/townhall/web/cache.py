@@ -230,11 +230,9 @@ class DiskCache:
         except (Timeout, OSError):
             return make()
 
-    def peek(self, key: str) -> tuple[Any] | None:
-        """``(value,)`` if a result for ``key`` is kept on disk (by any worker), else None."""
-        if self.dir is None:
-            return None
-        return self._load(self.dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl")
+    def has(self, key: str) -> bool:
+        """Whether a result for ``key`` is kept on disk (by any worker; files appear whole)."""
+        return self.dir is not None and (self.dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl").is_file()
 
     def once(self, name: str, work: Callable[[], bool], *, retry_every: float = 5.0) -> None:
         """Run ``work`` in one worker of the server for this atlas, once.
@@ -358,7 +356,7 @@ class Served:
         """Whether ``cached(key, ..., disk=True)`` would answer without computing."""
         if key in self.memo:
             return True
-        return self.disk is not None and self.disk.peek(key) is not None
+        return self.disk is not None and self.disk.has(key)
 
 
 class AtlasHolder:
