@@ -426,3 +426,23 @@ def test_time_limit_returns_a_valid_distribution_with_its_gap(tmp_path: Path) ->
             index=False
         ):
             assert lo <= int((rows[cat] == val).sum()) <= hi
+
+
+def test_tolerance_is_asked_for_checked_and_stated(tmp_path: Path) -> None:
+    from townhall.assembly import hard_pool
+
+    pool, quotas = hard_pool(200, categories=5, size=40)
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    quotas.to_frame().to_csv(tmp_path / "quotas.csv", index=False)
+    common = ["select", str(tmp_path / "pool.csv"), "-q", str(tmp_path / "quotas.csv"), "-n", "40",
+              "--panels", "50", "--legacy-runs", "0", "--format", "json"]
+    r = cli(*common, "--tolerance", "0.001")
+    assert r.returncode == 0, r.stderr
+    opt = json.loads(r.stdout)["optimality"]
+    assert opt["tolerance"] == 0.001 and opt["optimal"] is True
+    assert 0 <= opt["largest_stage_gap"] <= 0.001
+    assert "tolerance of 1.0e-03" in opt["note"]
+    bad = cli(*common, "--tolerance", "1.5")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "tolerance must be at least 0 and below 1" in flat(bad.stderr)
+    assert bad.stdout == ""

@@ -95,6 +95,14 @@ TimeOpt = Annotated[
         "with its proven gap (Ctrl+C does the same).",
     ),
 ]
+TolOpt = Annotated[
+    float,
+    typer.Option(
+        "--tolerance",
+        help="Stop each LEXIMIN level once its proven gap is at most this (a probability); "
+        "0 (the default) solves every level exactly. The report states it.",
+    ),
+]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Solver progress lines on stderr.")
 ]
@@ -109,6 +117,7 @@ def _options(
     year: int | None,
     legacy_runs: int,
     time_limit: float | None,
+    tolerance: float = 0.0,
 ):
     """The command's options as one :class:`~townhall.assembly.SelectionOptions` (checked)."""
     from townhall.assembly import SelectionOptions
@@ -122,6 +131,7 @@ def _options(
         reference_year=year,
         legacy_runs=legacy_runs,
         time_limit=time_limit,
+        tolerance=tolerance,
     )
 
 
@@ -268,6 +278,7 @@ def select_cmd(
     panels: PanelsOpt = 1000,
     legacy_runs: LegacyOpt = 1000,
     time_limit: TimeOpt = None,
+    tolerance: TolOpt = 0.0,
     verbose: VerboseOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -280,7 +291,7 @@ def select_cmd(
     from townhall.assembly import select
 
     opts = _options(
-        method, panels, households, id_column, birth_year, year, legacy_runs, time_limit
+        method, panels, households, id_column, birth_year, year, legacy_runs, time_limit, tolerance
     )
     _run(
         lambda say, mon: select(pool, quotas, size, opts, progress=say, monitor=mon),
@@ -312,6 +323,7 @@ def replace_cmd(
     panels: PanelsOpt = 1000,
     legacy_runs: LegacyOpt = 1000,
     time_limit: TimeOpt = None,
+    tolerance: TolOpt = 0.0,
     verbose: VerboseOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -319,7 +331,7 @@ def replace_cmd(
     from townhall.assembly import replace
 
     opts = _options(
-        method, panels, households, id_column, birth_year, year, legacy_runs, time_limit
+        method, panels, households, id_column, birth_year, year, legacy_runs, time_limit, tolerance
     )
     keep, left = _ids(confirmed), _ids(dropouts)
     _run(
