@@ -44,6 +44,12 @@ def sa_maximin(pool, quotas, k: int, id_column: str = "id") -> dict:
     return {"seconds": seconds, "minimum": min(chance.values()), "panels": len(committees)}
 
 
+def record(name: str, solver: str, pool, quotas, k: int) -> dict:
+    """The head of one result row: which instance, which solver, its size."""
+    return {"instance": name, "solver": solver, "n": len(pool), "k": k,
+            "categories": len(quotas.categories)}
+
+
 def run_child(script: str, args: list[str], timeout: float | None) -> dict:
     """Run ``script --child *args`` in a fresh process and read the JSON on its last line.
 

@@ -41,7 +41,7 @@ import sys
 import time
 from pathlib import Path
 
-from _reference import run_child, sa_maximin
+from _reference import record, run_child, sa_maximin
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("TOWNHALL_MIRROR") or ROOT.parent / "shared" / "data")
@@ -80,13 +80,7 @@ def child(name: str, solver: str) -> dict:
     from townhall.assembly import build_instance, leximin, read_pool, select
 
     pool, quotas, k, id_col = load(name)
-    out: dict = {
-        "instance": name,
-        "solver": solver,
-        "n": len(pool),
-        "k": k,
-        "categories": len(quotas.categories),
-    }
+    out = record(name, solver, pool, quotas, k)
     if solver == "sa_maximin":
         out.update(sa_maximin(pool, quotas, k, id_col))
     elif solver in ("leximin", "maximin"):

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from _reference import run_child, sa_maximin
+from _reference import record, run_child, sa_maximin
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("TOWNHALL_MIRROR") or ROOT.parent / "shared" / "data")
@@ -114,13 +114,7 @@ def load(name: str):
 
 def child(name: str, solver: str, limit: float) -> dict:
     pool, quotas, k = load(name)
-    out: dict = {
-        "instance": name,
-        "solver": solver,
-        "n": len(pool),
-        "k": k,
-        "categories": len(quotas.categories),
-    }
+    out = record(name, solver, pool, quotas, k)
     if solver == "sa_maximin":
         out.update(sa_maximin(pool, quotas, k))
         return out

@@ -276,7 +276,8 @@ class DiskCache:
         if not isinstance(n, int) or len(body) != n + gz_n:
             return None
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in head["headers"]]
-        return Kept(head["status"], headers, body[:n], body[n:] or None)
+        # Compressed (or found not worth it) by the worker that kept it: never again here.
+        return Kept(head["status"], headers, body[:n], body[n:] or None, compress=False)
 
     def keep_response(self, key: str, kept: Kept) -> None:
         """Keep a complete response for the other workers (written atomically)."""
@@ -469,10 +470,10 @@ class Kept:
     __slots__ = ("body", "gzip", "gzip_headers", "headers", "status")
 
     def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
-                 gzip_body: bytes | None = None) -> None:
+                 gzip_body: bytes | None = None, *, compress: bool = True) -> None:
         self.status, self.headers, self.body = status, headers, body
         ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-        if gzip_body is None and len(body) >= GZIP_MIN and ctype.startswith(_COMPRESSIBLE) and not any(
+        if compress and gzip_body is None and len(body) >= GZIP_MIN and ctype.startswith(_COMPRESSIBLE) and not any(
                 k.lower() == b"content-encoding" for k, _ in headers):
             import gzip as gz
 

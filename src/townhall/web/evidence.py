@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 
-from townhall.web.toolkit import View, atlas_of, cached, page_and_api
+from townhall.web.toolkit import View, atlas_of, cached, page_and_api, slow
 
 if TYPE_CHECKING:
     from townhall.evidence import EvidenceReport
@@ -31,18 +31,22 @@ DOCS_BASE = "https://github.com/townhall-uk/townhall/blob/main/"
 EVIDENCE_KEY = "evidence:*"
 
 
+def full_report(app: FastAPI) -> EvidenceReport:
+    """Every shipped claim tested against the atlas, once per server (part of its warm-up)."""
+    from townhall.evidence import run_evidence
+
+    return slow(app, EVIDENCE_KEY, lambda: run_evidence(app.state.atlas))
+
+
 def report_for(request: Request, claim: str | None = None) -> EvidenceReport:
     """The evidence report for one claim or all, computed once per server (kept beside the atlas)."""
     from townhall.evidence import run_evidence
 
-    def whole() -> EvidenceReport:
-        return cached(request, EVIDENCE_KEY, lambda: run_evidence(atlas_of(request)), disk=True)
-
     if claim is None:
-        return whole()
+        return full_report(request.app)
     served = request.scope.get("state", {}).get("served")
     if served is not None and served.ready(EVIDENCE_KEY):
-        full = whole()
+        full = full_report(request.app)
         if any(c.claim.id == claim for c in full.claims):  # its card, rather than run it again
             return replace(full, claims=[c for c in full.claims if c.claim.id == claim])
     return cached(request, f"evidence:{claim}", lambda: run_evidence(atlas_of(request), claim=claim), disk=True)

@@ -49,7 +49,7 @@ from townhall.levels import (
     label,
 )
 from townhall.web import charts, maps
-from townhall.web.evidence import EVIDENCE_KEY
+from townhall.web.evidence import full_report
 from townhall.web.places import drawn, publisher_of, zoom_regions
 from townhall.web.toolkit import (
     ERROR_RESPONSES,
@@ -61,6 +61,8 @@ from townhall.web.toolkit import (
     page_and_api,
     qs,
     render,
+    slow,
+    warming,
     xlsx_response,
 )
 
@@ -74,19 +76,6 @@ DEFAULT_INDICATOR = "imd25_income_score"
 _LOCKS_GUARD = threading.Lock()
 #: Nice value of the warm-up thread: requests come first on a busy machine.
 WARM_NICE = 10
-
-
-_WARMING = threading.local()
-
-
-def slow(app: FastAPI, key: str, make: Callable[[], Any]) -> Any:
-    """A slow result computed once per server: kept beside the atlas and shared by the worker
-    processes; other requests for it wait instead of recomputing."""
-    served = app.state.holder.get()
-    if getattr(_WARMING, "on", False):  # worked out ahead of requests: kept on disk, not in memory
-        served.precompute(key, make)
-        return None
-    return served.cached(key, make, disk=True)
 
 
 def _ready(app: FastAPI, key: str) -> bool:
@@ -150,13 +139,6 @@ def hotspots(app: FastAPI, indicator: str, level: str) -> Any:
     return slow(app, f"measures:lisa:{indicator}:{level}", lambda: run(app.state.atlas, indicator, level))
 
 
-def evidence(app: FastAPI) -> Any:
-    """Every shipped claim tested against the atlas (the evidence page's report)."""
-    from townhall.evidence import run_evidence
-
-    return slow(app, EVIDENCE_KEY, lambda: run_evidence(app.state.atlas))
-
-
 def findings(app: FastAPI, compute: bool = True) -> dict[str, Any]:
     """The front page's headline answers; with ``compute=False`` only those already worked out.
 
@@ -198,18 +180,15 @@ def warm_steps(app: FastAPI) -> bool:
         lambda: left_behind(app, COUNCIL), lambda: left_behind(app, SMALL_AREA_2021), lambda: validation(app),
         lambda: hotspots(app, DEFAULT_INDICATOR, SMALL_AREA_2021),
         lambda: inequality(app, "class", DEFAULT_INDICATOR), lambda: gini(app, DEFAULT_INDICATOR),
-        lambda: evidence(app),
+        lambda: full_report(app),
     ]
-    _WARMING.on = True
     ok = True
-    try:
+    with warming():
         for s in steps:
             try:
                 s()
             except Exception:
                 ok = False
-    finally:
-        _WARMING.on = False
     return ok
 
 

@@ -14,18 +14,20 @@ factory (:mod:`townhall.web.app`) includes the routers.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import inspect
 import math
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -86,6 +88,31 @@ def cached(request: Request, key: str, make: Callable[[], Any], *, disk: bool = 
             cache[key] = make()
         value = cache[key]
     return value.copy() if isinstance(value, pd.DataFrame) else value
+
+
+_WARMING = threading.local()
+
+
+@contextlib.contextmanager
+def warming() -> Iterator[None]:
+    """Within it, :func:`slow` works results out ahead of requests: kept beside the atlas only,
+    not in this process's memory (the server's warm-up)."""
+    _WARMING.on = True
+    try:
+        yield
+    finally:
+        _WARMING.on = False
+
+
+def slow(app: FastAPI, key: str, make: Callable[[], Any]) -> Any:
+    """A slow result computed once per server: kept beside the atlas and shared by the worker
+    processes; other requests for it wait instead of recomputing. Within :func:`warming` it is
+    only made and kept (and None is returned)."""
+    served = app.state.holder.get()
+    if getattr(_WARMING, "on", False):
+        served.precompute(key, make)
+        return None
+    return served.cached(key, make, disk=True)
 
 
 _SUGGESTION = re.compile(r"^(?P<name>.*) \((?P<level>\w+), (?P<code>[^)]+)\)$")
