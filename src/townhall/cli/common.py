@@ -145,6 +145,16 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
+def _query_interrupted(exc: BaseException) -> bool:
+    """DuckDB stopped by Ctrl+C: it catches SIGINT during a query itself and raises, depending
+    on where the query was (SQL, a frame fetched or registered), InterruptException or a plain
+    RuntimeError saying 'Query interrupted'."""
+    import duckdb
+
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and str(exc).strip().startswith("Query interrupted"))
+
+
 def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     from rich.markup import escape  # messages may hold brackets, e.g. TOML keys [[indicator]]
 
@@ -205,7 +215,7 @@ def run_app() -> None:
         if debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, duckdb.InterruptException):
+        if _query_interrupted(exc):
             err_console.print("Interrupted.")
             sys.exit(130)
         damaged = isinstance(exc, duckdb.IOException | duckdb.InternalException) or any(
@@ -232,6 +242,9 @@ def run_app() -> None:
         hint = fix.get(errno.errorcode.get(exc.errno or 0, ""), "check the path")
         _fail(f"Cannot use {where}: {why}; {hint} (--atlas, TOWNHALL_ATLAS or TOWNHALL_CACHE).")
     except Exception as exc:
+        if _query_interrupted(exc):
+            err_console.print("Interrupted.")
+            sys.exit(130)
         if debug:
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]
