@@ -383,9 +383,9 @@ def test_bad_options_and_out_refused_before_the_solve(files, tmp_path: Path) -> 
 def test_time_limit_returns_a_valid_distribution_with_its_gap(tmp_path: Path) -> None:
     from townhall.assembly import hard_pool
 
-    # 500 self-selected volunteers, 6 categories, quotas of +-1 seat, panel of 120: LEXIMIN
-    # takes far longer than 3 s, so the run stops at the limit with the best so far.
-    pool, quotas = hard_pool(500, categories=6, size=120)
+    # 2,000 self-selected volunteers, 8 categories, quotas of +-1 seat, panel of 120: LEXIMIN
+    # takes about a minute, so the run stops at the limit with the best so far.
+    pool, quotas = hard_pool(2000, categories=8, size=120)
     pool.to_csv(tmp_path / "pool.csv", index=False)
     quotas.to_frame().to_csv(tmp_path / "quotas.csv", index=False)
     out = tmp_path / "report"
@@ -397,7 +397,7 @@ def test_time_limit_returns_a_valid_distribution_with_its_gap(tmp_path: Path) ->
         "-n",
         "120",
         "--time-limit",
-        "3",
+        "10",
         "--panels",
         "50",
         "--legacy-runs",

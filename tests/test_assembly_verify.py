@@ -19,6 +19,7 @@ from townhall.assembly import (
     tight_quotas,
     verify_distribution,
 )
+from townhall.assembly.distribution import STAGE_TOLERANCE
 from townhall.errors import InputError
 
 
@@ -120,7 +121,7 @@ def test_tolerance_closes_each_stage_within_it() -> None:
     assert exact.levels[0] - 0.01 - 1e-9 <= d.levels[0] <= exact.levels[0] + 1e-7
     assert d.type_probabilities[d.covered].min() >= d.levels[0] - 1e-7
     # Only stages proven exactly have a face (later pricing and the lottery keep to it).
-    assert len(d.faces) == sum(g <= 1e-7 for g in d.stage_gaps)
+    assert len(d.faces) == sum(g <= STAGE_TOLERANCE for g in d.stage_gaps)
     with pytest.raises(InputError, match="tolerance must be at least 0"):
         SelectionOptions(tolerance=-0.1)
     s = select(POOL, QUOTAS, 2, legacy_runs=0, panels=10, tolerance=0.001)

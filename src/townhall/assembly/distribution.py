@@ -26,9 +26,25 @@ import highspy
 import numpy as np
 
 from townhall.assembly.model import Instance, PanelOracle, new_highs
+from townhall.assembly.relaxation import (
+    Relaxation,
+    decompose,
+    newly_fixed,
+    relaxed_leximin,
+)
 
 #: Column generation stops when no panel improves the master by more than this.
 PRICING_TOLERANCE = 1e-7
+#: A stage is optimal once its proven gap is at most this. HiGHS holds each row to 1e-7 and the
+#: fixed levels carry that error from stage to stage: on 2,000 x 8 a later stage stalled 2e-6
+#: below its bound. The reference implementation (Flanigan et al.; ``sortition-algorithms``)
+#: closes each stage at 5e-4 in the same units; this is 50 times tighter.
+STAGE_TOLERANCE = 1e-6
+#: After this many master solves that raise z by no more than ``STALL``, price by the exact MIP.
+STALL_SOLVES = 3
+STALL = 1e-9
+#: How far the fixed probabilities are lowered, in turn, when the master LP fails numerically.
+RELAX_FIXED = (1e-8, 1e-7, 1e-6)
 #: Weight of the best duals so far in the pricing point (Wentges smoothing); 0 turns it off.
 SMOOTHING = 0.7
 #: Panels kept from each local-search path (the best ones, at its end), and its length.
@@ -38,8 +54,9 @@ HEURISTIC_SWAPS = 10
 #: ``exp(N(0, PERTURBATION))``: many columns per master solve (see the method note, 5a).
 PERTURBED_DIVES = 8
 PERTURBATION = 0.5
-#: A type whose share of the dual prices exceeds this is fixed at the stage optimum.
-FIX_TOLERANCE = 1e-6
+#: Pools with at least this many types start from the relaxation's decomposition
+#: (:func:`~townhall.assembly.relaxation.decompose`); smaller ones need no start.
+DESCENT_MIN_TYPES = 300
 
 
 @dataclass
@@ -98,6 +115,8 @@ class Distribution:
     tolerance: float = 0.0
     #: The proven gap each finished stage closed with (all 0 up to numerics when exact).
     stage_gaps: list[float] = field(default_factory=list)
+    #: Panels found by the relaxation's decomposition before the column generation.
+    descent_panels: int = 0
 
 
 class _ColumnPool:
@@ -143,6 +162,10 @@ class _Master:
         self.T = inst.n_types
         self.cols: list[int] = []
         self._in: set[int] = set()
+        self._counts = inst.counts.astype(np.float64)
+        #: The fixed types' right-hand sides (shared with the caller, lowered in place when
+        #: the LP fails numerically).
+        self.rhs: np.ndarray | None = None
 
     def add_panels(self, xs: list[np.ndarray]) -> int:
         """Add the panels not already columns; returns how many were added."""
@@ -194,10 +217,26 @@ class _Master:
             )
 
     def solve(self) -> None:
-        self.h.run()
-        status = self.h.getModelStatus()
+        h = self.h
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # A warm start after row changes can wrongly end "infeasible" (seen in late LEXIMIN
+            # stages on 2,000 x 8): once more from scratch.
+            h.clearSolver()
+            h.run()
+        for amount in RELAX_FIXED:
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or self.rhs is None:
+                break
+            # Fixed levels a hair too high for the LP's tolerances: lower them all a little,
+            # as the reference implementation does (by 1e-4 there), and solve again.
+            for t in np.flatnonzero(self.rhs > 0):
+                self.rhs[t] = max(self.rhs[t] - self._counts[t] * amount, 0.0)
+                h.changeRowBounds(int(t), float(self.rhs[t]), np.inf)
+            h.clearSolver()
+            h.run()
+        status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"HiGHS master LP: {self.h.modelStatusToString(status)}")
+            raise RuntimeError(f"HiGHS master LP: {h.modelStatusToString(status)}")
 
     def distribution(self) -> tuple[np.ndarray, np.ndarray]:
         """Panels with positive weight, and their weights (summing to 1)."""
@@ -208,94 +247,6 @@ class _Master:
             [self.pool.panels[c] for c, k in zip(self.cols, keep, strict=True) if k], dtype=np.int64
         )
         return panels, w[keep] / w[keep].sum()
-
-
-class _Relaxation:
-    """The LP relaxation of a LEXIMIN stage: its optimum bounds the stage optimum from above.
-
-    Instead of a distribution over panels it asks only for expected counts ``m`` in the panel
-    polytope's relaxation ``Q`` (size, quotas and households with fractional counts): maximise
-    ``z`` subject to ``m_t >= c_t z`` for unfixed types and ``m_t >= c_t f_t`` for fixed ones.
-    Every distribution's expected counts lie in ``Q``, so ``z_R >= z*``; and its dual prices
-    ``y`` (normalised like the master's) are an optimal dual of the full master whenever the
-    master reaches ``z_R``, so they certify the stage and say which types to fix.
-    """
-
-    def __init__(self, inst: Instance, covered: np.ndarray):
-        T = inst.n_types
-        self.T = T
-        counts = inst.counts.astype(np.float64)
-        h = new_highs()
-        h.setOptionValue("presolve", "off")  # keep the basis between stages
-        self.h = h
-        rows = T + 1 + inst.n_values + len(inst.households)
-        lo = np.concatenate(
-            [
-                np.where(covered, 0.0, -np.inf),
-                [float(inst.k)],
-                inst.lower.astype(np.float64),
-                np.zeros(len(inst.households)),
-            ]
-        )
-        hi = np.concatenate(
-            [
-                np.full(T, np.inf),
-                [float(inst.k)],
-                inst.upper.astype(np.float64),
-                np.ones(len(inst.households)),
-            ]
-        )
-        h.addRows(
-            rows, lo, hi, 0, np.zeros(rows, dtype=np.int32), np.zeros(0, np.int32), np.zeros(0)
-        )
-        a = inst.value_matrix()
-        # Column-wise: m_t sits in its type row, the size row, one row per category, households.
-        hh_row = np.full(T, -1, dtype=np.int64)
-        for g, members in enumerate(inst.households):
-            hh_row[members] = T + 1 + inst.n_values + g
-        starts, idx, vals = [], [], []
-        pos = 0
-        for t in range(T):
-            r = [t, T, *(T + 1 + np.flatnonzero(a[:, t]))]
-            if hh_row[t] >= 0:
-                r.append(int(hh_row[t]))
-            starts.append(pos)
-            idx.extend(r)
-            vals.extend([1.0] * len(r))
-            pos += len(r)
-        cov = np.flatnonzero(covered)
-        starts.append(pos)
-        idx.extend(cov.tolist())
-        vals.extend((-counts[cov]).tolist())
-        # Columns m_t (T), then z; minimise -z so the duals have the master's signs.
-        h.addCols(
-            T + 1,
-            np.append(np.zeros(T), -1.0),
-            np.zeros(T + 1),
-            np.append(counts, 1.0),
-            len(idx),
-            np.array(starts, dtype=np.int32),
-            np.array(idx, dtype=np.int32),
-            np.array(vals),
-        )
-
-    def fix(self, t: int, rhs: float) -> None:
-        """Type ``t`` leaves ``z`` and keeps at least ``rhs`` expected seats."""
-        self.h.changeCoeff(int(t), self.T, 0.0)
-        self.h.changeRowBounds(int(t), float(rhs), np.inf)
-
-    def solve(self) -> tuple[float, np.ndarray | None]:
-        """The stage bound ``z_R`` and its type duals (``inf, None`` if HiGHS fails on it)."""
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            # Warm starts after many row changes can stall: once more from scratch.
-            self.h.clearSolver()
-            self.h.run()
-            if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                return np.inf, None
-        sol = self.h.getSolution()
-        z = float(np.asarray(sol.col_value)[self.T])
-        return z, np.clip(np.asarray(sol.row_dual)[: self.T], 0.0, None)
 
 
 @dataclass
@@ -339,7 +290,7 @@ def _generate(
     The master is ``max z`` (as ``min -z``). Every type dual ``y`` (normalised so the unfixed
     types' duals, times their sizes, sum to 1) gives an upper bound ``max_P y . x_P - rhs . y``
     on the stage optimum; the stage starts with the LP relaxation's bound and duals
-    (:class:`_Relaxation`), which are met exactly on most stages, so no MIP is needed to prove
+    (:class:`Relaxation`), which are met exactly on most stages, so no MIP is needed to prove
     them.
 
     Pricing is at a point between the master's LP duals and the duals of the best bound
@@ -351,11 +302,12 @@ def _generate(
     on mispricing.
     """
     T = master.T
-    close = max(tolerance, PRICING_TOLERANCE)
+    close = max(tolerance, STAGE_TOLERANCE)
     center = dual
     best_ub = bound
     a = alpha if dual is not None else 0.0
     z_lp = -np.inf
+    z_best, stalled = -np.inf, 0
     rng = np.random.default_rng(0)
     while True:
         if deadline is not None and time.perf_counter() > deadline:
@@ -371,23 +323,31 @@ def _generate(
         report(z_lp, best_ub)
         if best_ub - z_lp <= close:
             return _Stage(z_lp, best_ub, center, best_ub + rhs @ center, True)
-        # 1. The heuristic at the smoothed point.
-        ys = y_lp if center is None else a * center + (1 - a) * y_lp
-        _, panels = oracle.dive(ys)
-        for _ in range(PERTURBED_DIVES):
-            panels = panels + oracle.dive(ys * rng.lognormal(0.0, PERTURBATION, len(ys)))[1]
-        if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
-            continue
-        # 2. The heuristic at the LP duals; an LP value at the threshold proves optimality.
-        lp_value, panels = oracle.dive(y_lp)
-        if lp_value - mu <= PRICING_TOLERANCE:
+        # The master can stall with the bound a little above it: columns that price as
+        # improving but do not raise z (degeneracy, at the solver's tolerances). Then the exact
+        # MIP at the LP duals settles it.
+        stalled = stalled + 1 if z_lp <= z_best + STALL else 0
+        z_best = max(z_best, z_lp)
+        if stalled < STALL_SOLVES:
+            # 1. The heuristic at the smoothed point; its LP value also bounds the stage.
+            ys = y_lp if center is None else a * center + (1 - a) * y_lp
+            value, panels = oracle.dive(ys)
+            if center is not None and value - rhs @ ys < best_ub:
+                best_ub, center = value - rhs @ ys, ys
+            for _ in range(PERTURBED_DIVES):
+                panels = panels + oracle.dive(ys * rng.lognormal(0.0, PERTURBATION, len(ys)))[1]
+            if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
+                continue
+            # 2. The heuristic at the LP duals; an LP value at the threshold proves optimality.
+            lp_value, panels = oracle.dive(y_lp)
             ub = lp_value - rhs @ y_lp
             if ub < best_ub:
                 best_ub, center = ub, y_lp
-            # No panel beats the master's threshold mu: that is the face's value.
-            return _Stage(z_lp, min(best_ub, max(z_lp, ub)), y_lp, mu, True)
-        if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
-            continue
+            if lp_value - mu <= PRICING_TOLERANCE:
+                # No panel beats the master's threshold mu: that is the face's value.
+                return _Stage(z_lp, min(best_ub, max(z_lp, ub)), y_lp, mu, True)
+            if master.add_panels([c for c in panels if y_lp @ c - mu > PRICING_TOLERANCE]):
+                continue
         # 3. The exact MIP.
         while True:
             y = y_lp if a <= 0 or center is None else a * center + (1 - a) * y_lp
@@ -547,28 +507,54 @@ def leximin(
     pool, covered, first = _initial(oracle, None if time_limit is None else t0 + time_limit / 2)
     T = inst.n_types
     counts = inst.counts.astype(np.float64)
-
-    master = _stage_master(inst, pool, covered, ~covered, np.zeros(T), first)
-    h = master.h
-    relax = _Relaxation(inst, covered)
-
-    stats: dict = {"iterations": 0, "z": 0.0, "bound": 1.0}
-    rhs = np.zeros(T)  # right-hand sides of the type rows: c_t * f_t once fixed
-    fixed = ~covered  # types nobody can select are "fixed" at probability 0
-    levels: list[float] = []
-    faces: list[tuple[np.ndarray, float]] = []
-    stage_gaps: list[float] = []
-    stages = 0
-    stopped: str | None = None
     last = [0.0]
 
     def report(z: float, ub: float) -> None:
         now = time.perf_counter()
         if progress is not None and now - last[0] >= 0.25:
             last[0] = now
-            progress(Progress(stages, z, ub, len(pool.panels), now - t0))
+            progress(Progress(max(stages, 1), z, ub, len(pool.panels), now - t0))
+
+    stages = 0
+    descent, interrupted = 0, False
+    if T >= DESCENT_MIN_TYPES:
+        # Start from panels that (nearly) decompose the relaxation's LEXIMIN profile: on hard
+        # pools it is the true LEXIMIN, and each stage's master then meets its bound at once.
+        try:
+            start = None if time_limit is None else t0 + 0.6 * time_limit
+            profile = relaxed_leximin(inst, covered, deadline=start)
+            if profile.levels:
+                bound0 = profile.levels[0]
+                dec = decompose(
+                    oracle,
+                    profile.expected,
+                    deadline=start,
+                    report=lambda n, placed: report(0.0, bound0),
+                )
+                for x in dec.panels:
+                    pool.add(x)
+                first = first + dec.panels
+                descent = len(dec.panels)
+        except KeyboardInterrupt:
+            interrupted = True
+
+    master = _stage_master(inst, pool, covered, ~covered, np.zeros(T), first)
+    h = master.h
+    relax = Relaxation(inst, covered)
+
+    stats: dict = {"iterations": 0, "z": 0.0, "bound": 1.0}
+    rhs = np.zeros(T)  # right-hand sides of the type rows: c_t * f_t once fixed
+    master.rhs = rhs
+    close = max(tolerance, STAGE_TOLERANCE)
+    fixed = ~covered  # types nobody can select are "fixed" at probability 0
+    levels: list[float] = []
+    faces: list[tuple[np.ndarray, float]] = []
+    stage_gaps: list[float] = []
+    stopped: str | None = None
 
     try:
+        if interrupted:
+            raise KeyboardInterrupt
         while not fixed.all():
             stages += 1
             bound, dual = relax.solve()
@@ -579,7 +565,7 @@ def leximin(
             z = st.z
             levels.append(z)
             stage_gaps.append(st.gap)
-            if st.gap <= PRICING_TOLERANCE:
+            if st.gap <= STAGE_TOLERANCE:
                 # Every panel in an optimal distribution lies on this face: y . x is at its
                 # maximum. (A stage closed within a tolerance has no such face.)
                 faces.append((st.dual.copy(), st.value))
@@ -587,26 +573,28 @@ def leximin(
                 progress(Progress(stages, z, st.bound, len(pool.panels), time.perf_counter() - t0))
             if maximin_only:
                 break
-            mass = st.dual * counts
-            mass[fixed] = 0.0
-            newly = (mass > FIX_TOLERANCE) & ~fixed
-            if not newly.any():
-                newly = (mass >= mass[~fixed].max()) & ~fixed
+            if st.gap <= STAGE_TOLERANCE:
+                # Every later stage keeps this one optimal, so its panels stay on this stage's
+                # face: price only panels on it, and retire the columns off it (fewer, better
+                # columns). A stage closed within a tolerance has no such face. Retire before
+                # the rows change: HiGHS drops the solution (the weights in use) on a change.
+                face_y, face_v = faces[-1]
+                eps = 1e-6 * max(1.0, abs(face_v)) + st.gap
+                oracle.add_constraint(np.where(face_y > 1e-12, face_y, 0.0), face_v - eps)
+                if st.gap <= PRICING_TOLERANCE:
+                    master.retire(face_y, face_v - eps)
+            newly = newly_fixed(st.dual, counts, fixed)
             # Fixed types keep at least the stage optimum; they leave z.
+            # The relaxation keeps its own level when the master met it: fixing it at the
+            # master's (a hair lower) would free that hair of every fixed type for the next
+            # few, and such gaps grew about tenfold per stage on 2,000 x 8.
+            level = bound if np.isfinite(bound) and bound - z <= close else z
             for t in np.flatnonzero(newly):
                 h.changeCoeff(int(t), 0, 0.0)
                 rhs[t] = counts[t] * (z - 1e-10)
                 h.changeRowBounds(int(t), rhs[t], np.inf)
-                relax.fix(int(t), rhs[t])
+                relax.fix(int(t), counts[t] * (level - 1e-10))
             fixed |= newly
-            if st.gap <= PRICING_TOLERANCE:
-                # Every later stage keeps this one optimal, so its panels stay on this stage's
-                # face: price only panels on it, and retire the columns off it (fewer, better
-                # columns). A stage closed within a tolerance has no such face.
-                face_y, face_v = faces[-1]
-                eps = 1e-6 * max(1.0, abs(face_v))
-                oracle.add_constraint(np.where(face_y > 1e-12, face_y, 0.0), face_v - eps)
-                master.retire(face_y, face_v - eps)
             if fixed.all():
                 master.solve()  # the last fix changes rows; re-solve so the weights reflect it
                 stats["iterations"] += 1
@@ -645,6 +633,7 @@ def leximin(
         proven_stages=len(levels),
         tolerance=tolerance,
         stage_gaps=stage_gaps,
+        descent_panels=descent,
     )
 
 

@@ -20,6 +20,8 @@ import numpy as np
 # HiGHS status of a solved MIP/LP we accept as optimal.
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _INFEASIBLE = (highspy.HighsModelStatus.kInfeasible,)
+#: Counts freed beside the fractional ones in :meth:`PanelOracle.face_point`'s rounding MIPs.
+FACE_NEIGHBOURHOODS = (0, 30, 200)
 
 
 @dataclass
@@ -227,6 +229,7 @@ class PanelOracle:
         self._h = h
         self._lp: highspy.Highs | None = None
         self._dive: highspy.Highs | None = None
+        self._face: tuple[highspy.Highs, highspy.Highs, highspy.Highs] | None = None
         self._extra: list[tuple[np.ndarray, float, float]] = []
         self._all = np.arange(inst.n_types, dtype=np.int32)
         self._tv: np.ndarray | None = None
@@ -333,6 +336,79 @@ class PanelOracle:
             if not np.array_equal(y, x):
                 out.append(y)
         return bound, out
+
+    def face_point(
+        self,
+        weights: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        row_lower: np.ndarray,
+        row_upper: np.ndarray,
+        time_limit: float = 5.0,
+    ) -> np.ndarray | None:
+        """A panel of high weight within the given bounds, for the face descent.
+
+        ``lower``/``upper`` bound each type's count; ``row_lower``/``row_upper`` replace the
+        bounds of the quota and household rows (in the order of :meth:`row_matrix`). The LP is
+        solved first; if its vertex is fractional, a small MIP decides the fractional counts,
+        with more counts freed (those whose reduced cost is nearest zero) when that is
+        infeasible, and at last a MIP that stops at its first panel.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            The panel's counts, or None when the LP or the last MIP finds none (in time).
+        """
+        if self._face is None:
+            lp, mip, first = (self._model(integer=i) for i in (False, True, True))
+            mip.setOptionValue("mip_rel_gap", 1e-4)
+            mip.setOptionValue("mip_detect_symmetry", False)
+            first.setOptionValue("mip_max_improving_sols", 1)
+            self._face = (lp, mip, first)
+        lp, mip, first = self._face
+        n_t = self.inst.n_types
+        rows = np.arange(1, 1 + len(row_lower), dtype=np.int32)
+        w = np.asarray(weights, dtype=np.float64)
+        for h in self._face:
+            h.changeColsBounds(n_t, self._all, lower, upper)
+            h.changeRowsBounds(len(rows), rows, row_lower, row_upper)
+            h.changeColsCost(n_t, self._all, w)
+        lp.run()
+        if lp.getModelStatus() != _OPTIMAL:
+            return None
+        sol = lp.getSolution()
+        xbar = np.asarray(sol.col_value)
+        r = np.rint(xbar)
+        frac = np.abs(xbar - r) > 1e-7
+        if not frac.any():
+            return r.astype(np.int64)
+        # Counts nearest indifference are the cheapest to move when the rounding is infeasible.
+        interior = (upper > lower) & ~frac
+        cand = np.flatnonzero(interior)
+        order = cand[np.argsort(np.abs(np.asarray(sol.col_dual))[cand])]
+        for k in FACE_NEIGHBOURHOODS:
+            free = frac.copy()
+            free[order[:k]] = True
+            mip.changeColsBounds(n_t, self._all, np.where(free, lower, r), np.where(free, upper, r))
+            mip.run()
+            if mip.getModelStatus() == _OPTIMAL:
+                return np.rint(np.asarray(mip.getSolution().col_value)).astype(np.int64)
+        first.setOptionValue("time_limit", max(time_limit, 0.01))
+        first.run()
+        if first.getInfo().primal_solution_status != 2:  # 2: a feasible panel was found
+            return None
+        return np.rint(np.asarray(first.getSolution().col_value)).astype(np.int64)
+
+    def row_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The quota rows then the household rows: ``(R, T)`` matrix, lower and upper bounds."""
+        inst = self.inst
+        hh = np.zeros((len(inst.households), inst.n_types))
+        for g, members in enumerate(inst.households):
+            hh[g, members] = 1.0
+        a = np.vstack([inst.value_matrix().astype(np.float64), hh])
+        lo = np.concatenate([self._lo.astype(np.float64), np.zeros(len(inst.households))])
+        hi = np.concatenate([self._hi.astype(np.float64), np.ones(len(inst.households))])
+        return a, lo, hi
 
     def best(
         self, weights: np.ndarray, time_limit: float | None = None
