@@ -112,11 +112,19 @@ def load(name: str):
     return pool, quotas, 120
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(name: str, solver: str, limit: float) -> dict:
     pool, quotas, k = load(name)
     out = record(name, solver, pool, quotas, k)
     if solver == "sa_maximin":
         out.update(sa_maximin(pool, quotas, k))
+        out["peak_mb"] = peak_mb()
         return out
     from townhall.assembly import (
         build_instance,
@@ -153,6 +161,9 @@ def child(name: str, solver: str, limit: float) -> dict:
         mip_solves=d.oracle_calls,
         heuristic_calls=d.heuristic_calls,
         panels=len(d.weights),
+        descent_panels=d.descent_panels,
+        largest_stage_gap=max(d.stage_gaps, default=0.0),
+        peak_mb=peak_mb(),
     )
     return out
 
@@ -191,6 +202,9 @@ def main() -> None:
         print(json.dumps(rows, indent=2))
         return
 
+    def mem(r: dict) -> str:
+        return f"{r['peak_mb']:,.0f}" if r.get("peak_mb") else "–"
+
     def cell(r: dict) -> str:
         if r.get("seconds") is None:
             return f"> {args.time_limit:,.0f} s (stopped)" if r.get("stopped") else "error"
@@ -200,9 +214,10 @@ def main() -> None:
 
     print(
         "| instance | n / k / categories / types | LEXIMIN (townhall) | maximin (townhall) | "
-        "maximin (sortition-algorithms) | ratio SA / LEXIMIN | minimum: LEXIMIN / SA | LEGACY minimum |"
+        "maximin (sortition-algorithms) | ratio SA / LEXIMIN | minimum: LEXIMIN / SA | LEGACY minimum | "
+        "peak MB: LEXIMIN / SA |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         lx, mx, sa = row.get("leximin", {}), row.get("maximin", {}), row.get("sa_maximin", {})
         base = lx if lx.get("n") else mx
@@ -218,7 +233,7 @@ def main() -> None:
         print(
             f"| {row['instance']} | {base.get('n')} / {base.get('k')} / {base.get('categories')} / "
             f"{base.get('types')} | {cell(lx)} | {cell(mx)} | {cell(sa)} | {ratio} | "
-            f"{lx_min} / {sa_min} | {leg} |"
+            f"{lx_min} / {sa_min} | {leg} | {mem(lx)} / {mem(sa)} |"
         )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from townhall.assembly.model import Instance, PanelOracle, new_highs
+from townhall.assembly.model import Instance, PanelOracle, new_highs, run_within
 from townhall.assembly.relaxation import (
     Relaxation,
     decompose,
@@ -45,6 +45,9 @@ STALL_SOLVES = 3
 STALL = 1e-9
 #: How far the fixed probabilities are lowered, in turn, when the master LP fails numerically.
 RELAX_FIXED = (1e-8, 1e-7, 1e-6)
+#: Seconds one master solve may take before it is tried another way (they take 0.01-3 s; one
+#: cycled without end on 2,000 x 8 loose).
+MASTER_SECONDS = 10.0
 #: Weight of the best duals so far in the pricing point (Wentges smoothing); 0 turns it off.
 SMOOTHING = 0.7
 #: Panels kept from each local-search path (the best ones, at its end), and its length.
@@ -56,7 +59,7 @@ PERTURBED_DIVES = 8
 PERTURBATION = 0.5
 #: Pools with at least this many types start from the relaxation's decomposition
 #: (:func:`~townhall.assembly.relaxation.decompose`); smaller ones need no start.
-DESCENT_MIN_TYPES = 300
+DESCENT_MIN_TYPES = 50
 
 
 @dataclass
@@ -99,7 +102,8 @@ class Distribution:
     heuristic_calls: int = 0
     #: False when stopped early (time limit or interrupt): the distribution is the best so far.
     optimal: bool = True
-    #: ``"time limit"`` or ``"interrupted"`` when stopped early.
+    #: ``"time limit"``, ``"interrupted"`` or ``"numerical trouble"`` (HiGHS could not solve the
+    #: master) when stopped early.
     stopped: str | None = None
     #: Proven gap: how much higher the lowest probability still unfixed could go at the stage
     #: where the run stopped (0 when optimal). Stages before it are optimal (``levels``).
@@ -166,6 +170,7 @@ class _Master:
         #: The fixed types' right-hand sides (shared with the caller, lowered in place when
         #: the LP fails numerically).
         self.rhs: np.ndarray | None = None
+        self._last: np.ndarray | None = None
 
     def add_panels(self, xs: list[np.ndarray]) -> int:
         """Add the panels not already columns; returns how many were added."""
@@ -217,15 +222,28 @@ class _Master:
             )
 
     def solve(self) -> None:
+        """Solve the master; keep its weights (:meth:`distribution` falls back on them).
+
+        Raises
+        ------
+        _Stop
+            ``"numerical trouble"`` when HiGHS cannot solve it by any of the ways below.
+        """
         h = self.h
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            # A warm start after row changes can wrongly end "infeasible" (seen in late LEXIMIN
-            # stages on 2,000 x 8): once more from scratch.
+        ok = highspy.HighsModelStatus.kOptimal
+        run_within(h, MASTER_SECONDS)
+        # A warm start after row changes can wrongly end "infeasible" (seen in late LEXIMIN
+        # stages on 2,000 x 8), or cycle (2,000 x 8 loose, stage 9): from scratch, by dual
+        # simplex (6 s on a 2,000 x 8 master, against 7.6 s by primal) and then by primal.
+        for strategy in (1, 4):
+            if h.getModelStatus() == ok:
+                break
+            h.setOptionValue("simplex_strategy", strategy)
             h.clearSolver()
-            h.run()
+            run_within(h, MASTER_SECONDS)
+        h.setOptionValue("simplex_strategy", 4)
         for amount in RELAX_FIXED:
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal or self.rhs is None:
+            if h.getModelStatus() == ok or self.rhs is None:
                 break
             # Fixed levels a hair too high for the LP's tolerances: lower them all a little,
             # as the reference implementation does (by 1e-4 there), and solve again.
@@ -233,14 +251,20 @@ class _Master:
                 self.rhs[t] = max(self.rhs[t] - self._counts[t] * amount, 0.0)
                 h.changeRowBounds(int(t), float(self.rhs[t]), np.inf)
             h.clearSolver()
-            h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"HiGHS master LP: {h.modelStatusToString(status)}")
+            run_within(h, MASTER_SECONDS)
+        if h.getModelStatus() != ok:
+            raise _Stop("numerical trouble")
+        self._last = np.asarray(h.getSolution().col_value).copy()
+
+    def last_z(self) -> float:
+        """The first extra column (``z``) in the last solution."""
+        return 0.0 if self._last is None else float(self._last[0])
 
     def distribution(self) -> tuple[np.ndarray, np.ndarray]:
-        """Panels with positive weight, and their weights (summing to 1)."""
-        sol = np.asarray(self.h.getSolution().col_value)
+        """Panels with positive weight, and their weights (summing to 1), as last solved."""
+        sol = np.zeros(self.n_extra + len(self.cols))
+        if self._last is not None:
+            sol[: len(self._last)] = self._last
         w = np.clip(sol[self.n_extra :], 0.0, None)
         keep = w > 1e-12
         panels = np.array(
@@ -600,10 +624,16 @@ def leximin(
                 stats["iterations"] += 1
     except (_Stop, KeyboardInterrupt) as stop:
         stopped = stop.reason if isinstance(stop, _Stop) else "interrupted"
-        # The master may be between a change and its solve: solve it once more (warm, fast).
-        master.solve()
-        stats["iterations"] += 1
-        stats["z"] = float(np.asarray(h.getSolution().col_value)[0])
+        # The master may be between a change and its solve: solve it once more (warm, fast);
+        # if HiGHS cannot, its last solution stands (still feasible: later fixes hold at most
+        # the levels it reached).
+        if stopped != "numerical trouble":
+            try:
+                master.solve()
+                stats["iterations"] += 1
+            except _Stop as again:
+                stopped = again.reason
+        stats["z"] = float(master.last_z())
 
     oracle.clear_constraints()
     panels, weights = master.distribution()

@@ -183,6 +183,17 @@ def new_highs() -> highspy.Highs:
     return h
 
 
+def run_within(h: highspy.Highs, seconds: float | None) -> None:
+    """Solve ``h``, stopping after ``seconds`` (None: no limit).
+
+    HiGHS's ``time_limit`` counts the model's run time over *all* its solves, so the limit is
+    set past the time already spent.
+    """
+    limit = np.inf if seconds is None else h.getRunTime() + max(seconds, 0.01)
+    h.setOptionValue("time_limit", limit)
+    h.run()
+
+
 def _add_row(h: highspy.Highs, coefs: np.ndarray, lower: float, upper: float) -> None:
     nz = np.flatnonzero(coefs)
     h.addRows(
@@ -393,8 +404,7 @@ class PanelOracle:
             mip.run()
             if mip.getModelStatus() == _OPTIMAL:
                 return np.rint(np.asarray(mip.getSolution().col_value)).astype(np.int64)
-        first.setOptionValue("time_limit", max(time_limit, 0.01))
-        first.run()
+        run_within(first, time_limit)
         if first.getInfo().primal_solution_status != 2:  # 2: a feasible panel was found
             return None
         return np.rint(np.asarray(first.getSolution().col_value)).astype(np.int64)
@@ -431,8 +441,7 @@ class PanelOracle:
         h = self._h
         self.calls += 1
         h.changeColsCost(len(self._all), self._all, np.asarray(weights, dtype=np.float64))
-        h.setOptionValue("time_limit", np.inf if time_limit is None else max(time_limit, 0.01))
-        h.run()
+        run_within(h, time_limit)
         status = h.getModelStatus()
         if status != _OPTIMAL:
             if status in _INFEASIBLE:

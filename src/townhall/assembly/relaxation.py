@@ -55,6 +55,8 @@ class Relaxation:
         T = inst.n_types
         self.T = T
         counts = inst.counts.astype(np.float64)
+        self._counts = counts
+        self._fixed: dict[int, float] = {}
         h = new_highs()
         h.setOptionValue("presolve", "off")  # keep the basis between stages
         self.h = h
@@ -113,18 +115,24 @@ class Relaxation:
         """Type ``t`` leaves ``z`` and keeps at least ``rhs`` expected seats."""
         self.h.changeCoeff(int(t), self.T, 0.0)
         self.h.changeRowBounds(int(t), float(rhs), np.inf)
+        self._fixed[int(t)] = float(rhs)
 
     def solve(self) -> tuple[float, np.ndarray | None]:
         """The stage bound ``z_R`` and its type duals (``inf, None`` if HiGHS fails on it)."""
         h = self.h
         h.run()
         # Warm starts after many row changes can stall or wrongly report infeasibility (seen
-        # in the late stages of 2,000 x 8): again from scratch, then by primal simplex.
-        for strategy in (None, 4):
+        # in the late stages of 2,000 x 8): again from scratch, then by primal simplex; then
+        # with the fixed levels a hair lower (the levels carry the LP's tolerance from stage
+        # to stage and can end just out of reach, as on 400 x 6 at stage 18).
+        for strategy, lower in ((None, 0.0), (4, 0.0), (4, 1e-9), (4, 1e-8), (4, 1e-7)):
             if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                 break
             if strategy is not None:
                 h.setOptionValue("simplex_strategy", strategy)
+            if lower:
+                for t, rhs in list(self._fixed.items()):
+                    self.fix(t, max(rhs - lower * self._counts[t], 0.0))
             h.clearSolver()
             h.run()
         h.setOptionValue("simplex_strategy", 1)

@@ -251,7 +251,11 @@ class Selection:
         d = self.distribution
         if d is None or d.optimal:
             return ""
-        why = "at the time limit" if d.stopped == "time limit" else "on interrupt"
+        why = {
+            "time limit": "at the time limit",
+            "interrupted": "on interrupt",
+            "numerical trouble": "as HiGHS could not solve the master LP",
+        }.get(d.stopped or "", "early")
         if d.proven_stages == 0:
             return (
                 f"Stopped {why} before the maximin optimum was proven: the lowest probability "
