@@ -206,6 +206,8 @@ def main() -> None:
         return f"{r['peak_mb']:,.0f}" if r.get("peak_mb") else "–"
 
     def cell(r: dict) -> str:
+        if not r:
+            return "–"  # not run
         if r.get("seconds") is None:
             return f"> {args.time_limit:,.0f} s (stopped)" if r.get("stopped") else "error"
         if r.get("optimal") is False:
