@@ -22,6 +22,9 @@ import numpy as np
 
 from townhall.assembly.model import Instance
 
+#: Most LEGACY attempts run side by side (bounds the memory: about 90 MB at 1,400 types).
+MAX_BATCH = 2000
+
 
 @dataclass
 class LegacyRuns:
@@ -145,6 +148,9 @@ def legacy_runs(
         have += int(ok.sum())
         rate = max(ok.mean(), 0.05)
         batch = int(min(runs * max_attempts_factor - attempts, max(16, (runs - have) / rate * 1.2)))
+        # Each attempt holds a few (batch x types) arrays: on 2,000 x 8 tight (5 % success,
+        # 1,396 types) an uncapped batch of 24,000 peaked at 1.4 GB.
+        batch = min(batch, MAX_BATCH)
         if batch <= 0:
             break
     panels = np.concatenate(got)[:runs] if got else np.zeros((0, inst.n_types), dtype=np.int64)
