@@ -7,6 +7,8 @@ generation: a linear program over the panels found so far (the *master*, kept in
 and re-solved warm after every change), and a mixed-integer program that finds the panel the
 master's dual prices value most (the *pricing* problem, :class:`~townhall.assembly.model.PanelOracle`).
 Everything runs over types of interchangeable people (see :mod:`townhall.assembly.model`).
+On pools of many types the column generation starts from panels that mix to the LEXIMIN of the
+LP relaxation (:mod:`townhall.assembly.relaxation`), which on hard pools is the true LEXIMIN.
 
 - **maximin** maximises the lowest selection probability.
 - **LEXIMIN** maximises the lowest, then, holding that, the second lowest, and so on. Each
