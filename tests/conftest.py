@@ -69,3 +69,28 @@ def atlas_env(atlas_path: Path, source_cache: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TOWNHALL_ATLAS", str(atlas_path))
     monkeypatch.setenv("TOWNHALL_CACHE", str(source_cache))
     return atlas_path
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without the interpreter's teardown while daemon threads are still alive.
+
+    A daemon thread can still be inside DuckDB at the end (a server's warm-up, or work a test's
+    request left running); the teardown kills it there and DuckDB's C++ aborts the process
+    ("FATAL: exception not rethrown", exit 134) after every test has passed. Everything pytest
+    reports is written by now, so the run ends with pytest's own exit status instead.
+    """
+    import sys
+    import threading
+
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash.get(_EXIT_STATUS, 1))
